@@ -1,0 +1,112 @@
+#include "test_util.h"
+
+#include "test_paths.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace igpg_test {
+
+namespace fs = std::filesystem;
+
+ScratchDir::ScratchDir(const std::string& label) {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  std::ostringstream name;
+  name << kScratchDir << "/" << label << "-" << ::getpid() << "-" << counter++ << "-" << std::hex << rd();
+  path_ = name.str();
+  fs::create_directories(path_);
+}
+
+ScratchDir::~ScratchDir() {
+  if (std::getenv("IGPG_KEEP_SCRATCH")) return;
+  std::error_code ec;
+  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (auto& entry : fs::recursive_directory_iterator(path_, ec))
+    if (entry.is_directory(ec)) fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(path_, ec);
+}
+
+static std::string drain(int fd) {
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) text.append(buf, size_t(n));
+    else if (n == 0 || errno != EINTR) break;
+  }
+  return text;
+}
+
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         double timeoutSeconds) {
+  // stdout/stderr go to temporary files so that large outputs cannot dead-lock on pipes.
+  ScratchDir io("proc");
+  const std::string outPath = io.file("out"), errPath = io.file("err");
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int o = ::open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int e = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    ::dup2(in, 0);
+    for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  ProcessResult result;
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
+  for (;;) {
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (WIFEXITED(status)) result.exitCode = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  int fo = ::open(outPath.c_str(), O_RDONLY), fe = ::open(errPath.c_str(), O_RDONLY);
+  result.out = drain(fo);
+  result.err = drain(fe);
+  ::close(fo);
+  ::close(fe);
+  return result;
+}
+
+std::string binary(const std::string& name) { return std::string(kBinDir) + "/" + name; }
+std::string fixture(const std::string& name) { return std::string(kFixturesDir) + "/" + name; }
+
+void writeBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+std::string readBytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+}  // namespace igpg_test

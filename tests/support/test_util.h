@@ -1,0 +1,42 @@
+// Helpers shared by the tests; plain C++ so the core tests build without Qt.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace igpg_test {
+
+// A fresh folder under the build tree's tests/scratch, removed when the object dies
+// unless IGPG_KEEP_SCRATCH is set (handy when a test fails).
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& label = "t");
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct ProcessResult {
+  int exitCode = -1;       // -1 when killed by a signal
+  int signal = 0;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program with arguments (no shell), optional extra environment "K=V" entries.
+ProcessResult runProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env = {}, double timeoutSeconds = 120);
+
+// Path of a binary built into build/bin (e.g. "igpg").
+std::string binary(const std::string& name);
+std::string fixture(const std::string& name);
+
+void writeBytes(const std::string& path, const std::string& bytes);
+std::string readBytes(const std::string& path);
+
+}  // namespace igpg_test
