@@ -24,27 +24,36 @@ torch::Tensor TensorSplit::classCounts(int64_t numClasses) const {
 
 const char* splitName(Split split) {
   switch (split) {
-    case Split::Train: return "train";
-    case Split::Validation: return "validation";
-    case Split::Test: return "test";
+    case Split::Train:
+      return "train";
+    case Split::Validation:
+      return "validation";
+    case Split::Test:
+      return "test";
   }
   return "?";
 }
 
 Dataset::Dataset(DatasetInfo info, TensorSplit train, TensorSplit validation, TensorSplit test)
     : info_(std::move(info)), train_(std::move(train)), validation_(std::move(validation)), test_(std::move(test)) {
-  const auto bad = [&](const std::string& message) { fail(ErrorKind::Internal, "dataset '" + info_.name + "'", message); };
-  if (info_.numClasses < 2 || int64_t(info_.classNames.size()) != info_.numClasses) bad("class names do not match the class count");
-  if (int64_t(info_.normalization.mean.size()) != info_.shape.channels || int64_t(info_.normalization.std.size()) != info_.shape.channels)
+  const auto bad = [&](const std::string& message) {
+    fail(ErrorKind::Internal, "dataset '" + info_.name + "'", message);
+  };
+  if (info_.numClasses < 2 || int64_t(info_.classNames.size()) != info_.numClasses)
+    bad("class names do not match the class count");
+  if (int64_t(info_.normalization.mean.size()) != info_.shape.channels ||
+      int64_t(info_.normalization.std.size()) != info_.shape.channels)
     bad("normalization does not match the channel count");
   for (Split which : {Split::Train, Split::Validation, Split::Test}) {
     const TensorSplit& s = split(which);
     const std::string name = splitName(which);
     if (!s.images.defined() || !s.labels.defined()) bad(name + " split is missing");
-    if (s.images.scalar_type() != torch::kFloat32 || s.labels.scalar_type() != torch::kInt64) bad(name + " split has the wrong dtypes");
+    if (s.images.scalar_type() != torch::kFloat32 || s.labels.scalar_type() != torch::kInt64)
+      bad(name + " split has the wrong dtypes");
     if (s.images.dim() != 4 || s.labels.dim() != 1 || s.images.size(0) != s.labels.size(0) ||
         ImageShape{s.images.size(1), s.images.size(2), s.images.size(3)} != info_.shape)
-      bad(name + " split has the wrong shape: images " + torch::str(s.images.sizes()) + ", labels " + torch::str(s.labels.sizes()));
+      bad(name + " split has the wrong shape: images " + torch::str(s.images.sizes()) + ", labels " +
+          torch::str(s.labels.sizes()));
     if (s.size() > 0 && (s.labels.min().item<int64_t>() < 0 || s.labels.max().item<int64_t>() >= info_.numClasses))
       bad(name + " split has labels outside 0.." + std::to_string(info_.numClasses - 1));
   }
@@ -52,15 +61,19 @@ Dataset::Dataset(DatasetInfo info, TensorSplit train, TensorSplit validation, Te
 
 const TensorSplit& Dataset::split(Split which) const {
   switch (which) {
-    case Split::Train: return train_;
-    case Split::Validation: return validation_;
-    case Split::Test: return test_;
+    case Split::Train:
+      return train_;
+    case Split::Validation:
+      return validation_;
+    case Split::Test:
+      return test_;
   }
   return train_;
 }
 
 TensorSplit Dataset::balancedSample(int64_t perClass, uint64_t seed, Split from) const {
-  if (perClass < 1) fail(ErrorKind::Config, "balanced sample", "images per class must be at least 1, got " + std::to_string(perClass));
+  if (perClass < 1)
+    fail(ErrorKind::Config, "balanced sample", "images per class must be at least 1, got " + std::to_string(perClass));
   const TensorSplit& source = split(from);
   const torch::Tensor labels = source.labels.to(torch::kCPU).contiguous();
   const int64_t* label = labels.data_ptr<int64_t>();
@@ -71,13 +84,15 @@ TensorSplit Dataset::balancedSample(int64_t perClass, uint64_t seed, Split from)
     const auto& members = byClass[size_t(c)];
     if (int64_t(members.size()) < perClass)
       fail(ErrorKind::Mismatch, "dataset '" + info_.name + "'",
-           "class " + std::to_string(c) + " ('" + info_.classNames[size_t(c)] + "') has " + std::to_string(members.size()) +
-               " images in the " + splitName(from) + " split, fewer than the " + std::to_string(perClass) + " asked for");
+           "class " + std::to_string(c) + " ('" + info_.classNames[size_t(c)] + "') has " +
+               std::to_string(members.size()) + " images in the " + splitName(from) + " split, fewer than the " +
+               std::to_string(perClass) + " asked for");
     const std::vector<int64_t> order = seededPermutation(int64_t(members.size()), mixSeed(seed, uint64_t(c)));
     for (int64_t k = 0; k < perClass; ++k) rows.push_back(members[size_t(order[size_t(k)])]);
   }
   const torch::Tensor index = torch::tensor(rows, torch::kInt64).to(source.labels.device());
-  return {source.images.index_select(0, index), source.labels.index_select(0, index)};  // (K*perClass, C, H, W), (K*perClass)
+  return {source.images.index_select(0, index),
+          source.labels.index_select(0, index)};  // (K*perClass, C, H, W), (K*perClass)
 }
 
 namespace {
@@ -115,7 +130,8 @@ std::shared_ptr<const Dataset> deriveDataset(const Dataset& base, const TaskSpec
   for (int64_t c : spec.classes)
     if (c >= base.numClasses())
       fail(ErrorKind::Usage, "dataset name '" + name + "'",
-           "class " + std::to_string(c) + " is out of range: " + base.name() + " has classes 0.." + std::to_string(base.numClasses() - 1));
+           "class " + std::to_string(c) + " is out of range: " + base.name() + " has classes 0.." +
+               std::to_string(base.numClasses() - 1));
 
   DatasetInfo info;
   info.name = name;
@@ -151,7 +167,8 @@ std::shared_ptr<const Dataset> deriveDataset(const Dataset& base, const TaskSpec
     }
     to.images = applyTaskTransforms(to.images, spec, info.normalization.mean, info.normalization.std);
   }
-  return std::make_shared<const Dataset>(std::move(info), std::move(splits[0]), std::move(splits[1]), std::move(splits[2]));
+  return std::make_shared<const Dataset>(std::move(info), std::move(splits[0]), std::move(splits[1]),
+                                         std::move(splits[2]));
 }
 
 }  // namespace
@@ -166,8 +183,10 @@ bool isBuiltinDataset(const std::string& baseName) {
 std::shared_ptr<const Dataset> openDataset(const std::string& name, const DatasetResolver& resolver) {
   const TaskSpec spec = parseTaskName(name);
   std::optional<nlohmann::json> definition;
-  if (isBuiltinDataset(spec.base)) definition = builtinDefinition(spec.base);
-  else if (resolver) definition = resolver(spec.base);
+  if (isBuiltinDataset(spec.base))
+    definition = builtinDefinition(spec.base);
+  else if (resolver)
+    definition = resolver(spec.base);
   if (!definition) {
     std::string known;
     for (const auto& b : builtinDatasetNames()) known += (known.empty() ? "" : ", ") + b;

@@ -17,9 +17,7 @@ namespace igpg {
 
 namespace {
 
-bool isGzip(const std::vector<uint8_t>& bytes) {
-  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
-}
+bool isGzip(const std::vector<uint8_t>& bytes) { return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b; }
 
 class Inflater {
  public:
@@ -32,10 +30,12 @@ class Inflater {
   Inflater& operator=(const Inflater&) = delete;
 
   std::vector<uint8_t> run(const std::vector<uint8_t>& in, uint64_t maxBytes) {
-    // A gzip member ends with its uncompressed size mod 2^32: a good first guess.
+    // A gzip member ends with its uncompressed size mod 2^32: a good first guess, but only
+    // a guess (a cut file ends with anything), so never beyond deflate's best ratio (~1032:1).
     uint64_t guess = 0;
     for (int i = 0; i < 4; ++i) guess |= uint64_t(in[in.size() - 4 + size_t(i)]) << (8 * i);
-    std::vector<uint8_t> out(size_t(std::min<uint64_t>(std::max<uint64_t>(guess, 1024), maxBytes)));
+    guess = std::min({std::max<uint64_t>(guess, 1024), uint64_t(in.size()) * 1032, maxBytes});
+    std::vector<uint8_t> out(static_cast<size_t>(guess));
     uint64_t produced = 0;
     size_t consumed = 0;
     for (;;) {
@@ -86,13 +86,20 @@ uint32_t bigEndian32(const uint8_t* p) {
 
 const char* idxTypeName(uint8_t type) {
   switch (type) {
-    case 0x08: return "0x08 (unsigned byte)";
-    case 0x09: return "0x09 (signed byte)";
-    case 0x0B: return "0x0B (int16)";
-    case 0x0C: return "0x0C (int32)";
-    case 0x0D: return "0x0D (float32)";
-    case 0x0E: return "0x0E (float64)";
-    default: return "(unknown)";
+    case 0x08:
+      return "0x08 (unsigned byte)";
+    case 0x09:
+      return "0x09 (signed byte)";
+    case 0x0B:
+      return "0x0B (int16)";
+    case 0x0C:
+      return "0x0C (int32)";
+    case 0x0D:
+      return "0x0D (float32)";
+    case 0x0E:
+      return "0x0E (float64)";
+    default:
+      return "(unknown)";
   }
 }
 
@@ -104,34 +111,42 @@ std::vector<int64_t> checkIdx(const std::vector<uint8_t>& bytes, const std::stri
     fail(ErrorKind::Format, path, "too short for an IDX file (" + std::to_string(bytes.size()) + " bytes)");
   std::snprintf(magic, sizeof magic, "0x%08X", bigEndian32(bytes.data()));
   if (bytes[0] != 0 || bytes[1] != 0)
-    fail(ErrorKind::Format, path, std::string("not an IDX file: magic ") + magic + " (IDX files start with two zero bytes)");
+    fail(ErrorKind::Format, path,
+         std::string("not an IDX file: magic ") + magic + " (IDX files start with two zero bytes)");
   if (bytes[2] != 0x08)
-    fail(ErrorKind::Format, path, std::string("magic ") + magic + ": IDX element type " + idxTypeName(bytes[2]) +
-                                      " is not supported; images and labels are unsigned bytes (type 0x08)");
+    fail(ErrorKind::Format, path,
+         std::string("magic ") + magic + ": IDX element type " + idxTypeName(bytes[2]) +
+             " is not supported; images and labels are unsigned bytes (type 0x08)");
   const size_t dims = bytes[3];
   if (dims != wantDims)
-    fail(ErrorKind::Format, path, std::string("magic ") + magic + ": " + std::to_string(dims) + " dimension(s), expected " +
-                                      std::to_string(wantDims) + " " + layout);
+    fail(ErrorKind::Format, path,
+         std::string("magic ") + magic + ": " + std::to_string(dims) + " dimension(s), expected " +
+             std::to_string(wantDims) + " " + layout);
   const size_t headerSize = 4 + 4 * dims;
   if (bytes.size() < headerSize)
-    fail(ErrorKind::Format, path, "truncated IDX header: " + std::to_string(bytes.size()) + " bytes, the " +
-                                      std::to_string(dims) + " sizes need " + std::to_string(headerSize));
+    fail(ErrorKind::Format, path,
+         "truncated IDX header: " + std::to_string(bytes.size()) + " bytes, the " + std::to_string(dims) +
+             " sizes need " + std::to_string(headerSize));
   std::vector<int64_t> sizes;
   uint64_t elements = 1;
   for (size_t d = 0; d < dims; ++d) {
     const uint32_t n = bigEndian32(bytes.data() + 4 + 4 * d);
     if (n == 0) fail(ErrorKind::Format, path, "dimension " + std::to_string(d) + " has size 0");
-    if (d > 0 && n > 4096) fail(ErrorKind::Format, path, "dimension " + std::to_string(d) + " has size " + std::to_string(n) + " (more than 4096)");
+    if (d > 0 && n > 4096)
+      fail(ErrorKind::Format, path,
+           "dimension " + std::to_string(d) + " has size " + std::to_string(n) + " (more than 4096)");
     sizes.push_back(int64_t(n));
     elements *= n;  // at most 2^32 * 4096^2: fits in 64 bits
   }
   const uint64_t present = bytes.size() - headerSize;
   if (present < elements)
-    fail(ErrorKind::Format, path, "truncated: the header promises " + std::to_string(elements) + " bytes of data " + layout +
-                                      ", the file holds " + std::to_string(present));
+    fail(ErrorKind::Format, path,
+         "truncated: the header promises " + std::to_string(elements) + " bytes of data " + layout +
+             ", the file holds " + std::to_string(present));
   if (present > elements)
-    fail(ErrorKind::Format, path, std::to_string(present - elements) + " unexpected bytes after the " +
-                                      std::to_string(elements) + " bytes of data the header promises");
+    fail(ErrorKind::Format, path,
+         std::to_string(present - elements) + " unexpected bytes after the " + std::to_string(elements) +
+             " bytes of data the header promises");
   return sizes;
 }
 
@@ -168,7 +183,8 @@ CellValue parseCell(const char* begin, const char* end, double& value) {
 std::vector<uint8_t> readMaybeGzip(const std::string& path, uint64_t maxBytes) {
   std::vector<uint8_t> bytes = readFileBytes(path);
   if (!isGzip(bytes)) return bytes;
-  if (bytes.size() < 18) fail(ErrorKind::Format, path, "truncated gzip data (" + std::to_string(bytes.size()) + " bytes)");
+  if (bytes.size() < 18)
+    fail(ErrorKind::Format, path, "truncated gzip data (" + std::to_string(bytes.size()) + " bytes)");
   return Inflater(path).run(bytes, maxBytes);
 }
 
@@ -220,16 +236,20 @@ CsvImages readCsvImages(const std::string& path, const CsvImageOptions& options)
     if (columns == 0) {
       columns = cells;
       firstDataLine = lineNumber;
-      if (columns < 2) fail(ErrorKind::Format, where, "a line needs a label and at least one pixel, found 1 cell (are the cells comma-separated?)");
+      if (columns < 2)
+        fail(ErrorKind::Format, where,
+             "a line needs a label and at least one pixel, found 1 cell (are the cells comma-separated?)");
       labelColumn = options.labelColumn < 0 ? columns + options.labelColumn : options.labelColumn;
       if (labelColumn < 0 || labelColumn >= columns)
-        fail(ErrorKind::Config, where, "label column " + std::to_string(options.labelColumn) + " does not exist: the line has " +
-                                           std::to_string(columns) + " cells (columns 0.." + std::to_string(columns - 1) +
-                                           ", or -1 for the last)");
+        fail(ErrorKind::Config, where,
+             "label column " + std::to_string(options.labelColumn) + " does not exist: the line has " +
+                 std::to_string(columns) + " cells (columns 0.." + std::to_string(columns - 1) +
+                 ", or -1 for the last)");
       pixels.reserve(size_t(columns - 1) * size_t(bytes.size() / (size_t(columns) * 2 + 1) + 1));
     } else if (cells != columns) {
-      fail(ErrorKind::Format, where, std::to_string(cells) + " cells, expected " + std::to_string(columns) + " like line " +
-                                         std::to_string(firstDataLine));
+      fail(ErrorKind::Format, where,
+           std::to_string(cells) + " cells, expected " + std::to_string(columns) + " like line " +
+               std::to_string(firstDataLine));
     }
     for (int64_t c = 0; c < cells; ++c) {
       const char* cellEnd = c + 1 < cells ? cellStarts[size_t(c + 1)] - 1 : lineEnd;
@@ -238,18 +258,21 @@ CsvImages readCsvImages(const std::string& path, const CsvImageOptions& options)
         const std::string hint = lineNumber == firstDataLine && !options.header
                                      ? " (if the first line names the columns, read it as a header)"
                                      : "";
-        fail(ErrorKind::Format, where, "column " + std::to_string(c) + " (0-based): '" +
-                                           std::string(cellStarts[size_t(c)], cellEnd) + "' is not a number" + hint);
+        fail(ErrorKind::Format, where,
+             "column " + std::to_string(c) + " (0-based): '" + std::string(cellStarts[size_t(c)], cellEnd) +
+                 "' is not a number" + hint);
       }
       if (c == labelColumn) {
         if (value != std::floor(value) || value < 0 || value > 65535)
-          fail(ErrorKind::Format, where, "label " + std::string(cellStarts[size_t(c)], cellEnd) + " in column " + std::to_string(c) +
-                                             " is out of range: labels are integers 0..65535");
+          fail(ErrorKind::Format, where,
+               "label " + std::string(cellStarts[size_t(c)], cellEnd) + " in column " + std::to_string(c) +
+                   " is out of range: labels are integers 0..65535");
         labels.push_back(int64_t(value));
       } else {
         if (value != std::floor(value) || value < 0 || value > double(options.pixelMax))
-          fail(ErrorKind::Format, where, "pixel " + std::string(cellStarts[size_t(c)], cellEnd) + " in column " + std::to_string(c) +
-                                             " is out of range: pixels are integers 0.." + std::to_string(options.pixelMax));
+          fail(ErrorKind::Format, where,
+               "pixel " + std::string(cellStarts[size_t(c)], cellEnd) + " in column " + std::to_string(c) +
+                   " is out of range: pixels are integers 0.." + std::to_string(options.pixelMax));
         pixels.push_back(uint8_t(value));
       }
     }

@@ -48,7 +48,8 @@ Holdout stratifiedHoldout(const torch::Tensor& labels, int64_t numClasses, doubl
   std::vector<std::vector<int64_t>> byClass(static_cast<size_t>(numClasses));
   for (int64_t i = 0; i < n; ++i) {
     if (label[i] < 0 || label[i] >= numClasses)
-      fail(ErrorKind::Internal, "stratifiedHoldout", "label " + std::to_string(label[i]) + " outside [0, " + std::to_string(numClasses) + ")");
+      fail(ErrorKind::Internal, "stratifiedHoldout",
+           "label " + std::to_string(label[i]) + " outside [0, " + std::to_string(numClasses) + ")");
     byClass[size_t(label[i])].push_back(i);
   }
   std::vector<char> held(size_t(n), 0);

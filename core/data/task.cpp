@@ -140,9 +140,7 @@ std::string TaskSpec::canonicalModifiers() const {
   return joined;
 }
 
-std::string TaskSpec::canonicalName() const {
-  return derived() ? base + "[" + canonicalModifiers() + "]" : base;
-}
+std::string TaskSpec::canonicalName() const { return derived() ? base + "[" + canonicalModifiers() + "]" : base; }
 
 TaskSpec parseTaskName(const std::string& name) { return NameParser(name).parse(); }
 
@@ -155,8 +153,8 @@ bool isValidBaseName(const std::string& name) {
   });
 }
 
-torch::Tensor applyTaskTransforms(const torch::Tensor& images, const TaskSpec& spec,
-                                  const std::vector<double>& mean, const std::vector<double>& std) {
+torch::Tensor applyTaskTransforms(const torch::Tensor& images, const TaskSpec& spec, const std::vector<double>& mean,
+                                  const std::vector<double>& std) {
   TORCH_CHECK(images.dim() == 4, "applyTaskTransforms: images must be (N, C, H, W), got ", images.sizes());
   torch::Tensor out = images;
   if (spec.mirrored) out = out.flip({3});

@@ -59,7 +59,7 @@ bool isValidBaseName(const std::string& name);
 // The spec's transforms on normalized images (N, C, H, W): mirror and turns, then invert,
 // which needs the base's per-channel normalization: (1 - x - m)/s = (1 - 2m)/s - z for
 // z = (x - m)/s. Returns the images themselves when the spec transforms nothing.
-torch::Tensor applyTaskTransforms(const torch::Tensor& images, const TaskSpec& spec,
-                                  const std::vector<double>& mean, const std::vector<double>& std);
+torch::Tensor applyTaskTransforms(const torch::Tensor& images, const TaskSpec& spec, const std::vector<double>& mean,
+                                  const std::vector<double>& std);
 
 }  // namespace igpg
