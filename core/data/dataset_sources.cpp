@@ -102,7 +102,7 @@ Settings readSettings(const Fields& def) {
   s.format = def.get<std::string>("format");
   if (s.format != "idx" && s.format != "csv")
     fail(ErrorKind::Config, def.where(), "field 'format' must be \"idx\" or \"csv\", got \"" + s.format + "\"");
-  def.sub("train");
+  def.sub("train");  // must be an object; read in readPart
   s.hasTest = def.has("test");
   if (s.hasTest) def.sub("test");
   s.testFraction = s.hasTest ? 0.0 : def.getOr<double>("test_fraction", kDefaultTestFraction);
@@ -237,7 +237,7 @@ using LevelTables = std::vector<std::array<float, 256>>;
 
 // Per channel, the float32 value of each uint8 level: level / white, then normalized when
 // `n` is given. Converting through these tables is one pass over the pixels instead of a
-// cast and three arithmetic passes (the 60,000 Fashion-MNIST images load ~2x faster).
+// cast and three arithmetic passes.
 LevelTables levelTables(int64_t channels, int64_t white, const Normalization* n) {
   LevelTables tables(static_cast<size_t>(channels));
   for (size_t c = 0; c < tables.size(); ++c)
@@ -447,6 +447,11 @@ std::shared_ptr<const Dataset> loadBaseDataset(const std::string& name, const js
   }
   const Holdout v = stratifiedHoldout(trainPool.labels, numClasses, s.validationFraction, mixSeed(s.splitSeed, 2));
   TensorSplit splits[3] = {selectRows(trainPool, v.kept), selectRows(trainPool, v.heldOut), testLevels};
+  const torch::Tensor keptCounts = splits[0].classCounts(numClasses);
+  for (int64_t c = 0; c < numClasses; ++c)
+    if (keptCounts[c].item<int64_t>() == 0)
+      fail(ErrorKind::Config, def.where(),
+           "class " + std::to_string(c) + " keeps no train images once the test and validation images are held out");
   // Without resizing, the levels map straight to normalized values (statistics from the
   // train split's histogram); with it, normalization follows the interpolation.
   Normalization normalization;

@@ -209,6 +209,8 @@ CsvImages readCsvImages(const std::string& path, const CsvImageOptions& options)
   const std::vector<uint8_t> bytes = readMaybeGzip(path);
   const char* text = reinterpret_cast<const char*>(bytes.data());
   const char* const textEnd = text + bytes.size();
+  if (bytes.size() >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF)
+    text += 3;  // spreadsheets' UTF-8 mark
 
   std::vector<uint8_t> pixels;
   std::vector<int64_t> labels;

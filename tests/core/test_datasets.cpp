@@ -413,6 +413,9 @@ void DatasetsTest::idxImportRoundTrip() {
   const igpg::DatasetSummary carved = igpg::importIdxDataset("tiny-carved", options);
   QCOMPARE(carved.testCount, int64_t(6));  // round(0.2 * 10) per class
   QCOMPARE(carved.definition["test_fraction"].get<double>(), 0.2);
+  options.testFraction = 0.95;
+  EXPECT_ERROR(ErrorKind::Config, "dataset 'tiny-carved'", "class 0 keeps no train images",
+               igpg::importIdxDataset("tiny-carved", options));
 
   EXPECT_ERROR(ErrorKind::Usage, "dataset name 'digits'", "built-in", igpg::importIdxDataset("digits", options));
   EXPECT_ERROR(ErrorKind::Usage, "dataset name 'my data'", "letters, digits",
@@ -454,7 +457,7 @@ void DatasetsTest::csvImportRoundTrip() {
   QCOMPARE(igpg::importIdxDataset("tiny-as-idx", idx).contentHash, s.contentHash);
 
   // Label first, plain file, shape inferred only when square: 20 pixels are not.
-  igpg_test::writeBytes(dir.file("plain.csv"), csvOf(train, false, "\n"));
+  igpg_test::writeBytes(dir.file("plain.csv"), "\xEF\xBB\xBF" + csvOf(train, false, "\n"));  // with a UTF-8 mark
   igpg::CsvImportOptions plain;
   plain.trainCsv = dir.file("plain.csv");
   EXPECT_ERROR(ErrorKind::Format, dir.file("plain.csv"), "neither SxS nor 3xSxS",
