@@ -19,16 +19,6 @@
 
 namespace {
 
-template <typename F>
-igpg::Error errorOf(F&& call) {
-  try {
-    call();
-  } catch (const igpg::Error& e) {
-    return e;
-  }
-  throw std::runtime_error("expected an igpg::Error");
-}
-
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string fixturePickle() {
@@ -245,6 +235,13 @@ void PyTorchFormatTest::exportRoundTripsEveryDtypeBitExact() {
   for (size_t i = 0; i < expected.size(); ++i) QCOMPARE(records[i], expected[i]);
   QVERIFY(std::find(records.begin(), records.end(), "version") != records.end());
   QVERIFY(!igpg::isTorchScriptArchive(records));
+
+  // A dtype without a typed storage class is refused before anything is written.
+  igpg::StateDict complex;
+  complex.add("z", torch::ones({2}, torch::kComplexFloat));
+  const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::saveWeightsFile(dir.file("complex.pt"), complex); });
+  QVERIFY2(contains(e.what(), "tensor z"), e.what());
+  QVERIFY(!std::filesystem::exists(dir.file("complex.pt")));
 }
 
 void PyTorchFormatTest::pythonPickleReadsExport() {
@@ -312,7 +309,7 @@ void PyTorchFormatTest::refusesCodeRunningGlobals() {
   for (size_t i = 0; i < attacks.size(); ++i) {
     const std::string path = dir.file("evil" + std::to_string(i) + ".pt");
     writeArchive(path, attacks[i].pickle, {});
-    const auto e = errorOf([&] { igpg::loadWeightsFile(path); });
+    const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(path); });
     QVERIFY2(e.kind() == igpg::ErrorKind::Unsafe, e.what());
     QVERIFY2(contains(e.what(), path) && contains(e.what(), "'" + attacks[i].global + "'"), e.what());
     QVERIFY(!std::filesystem::exists(marker));
@@ -332,7 +329,7 @@ void PyTorchFormatTest::refusesLegacyPickles() {
   const std::string path = dir.file("legacy.pt");
   igpg_test::writeBytes(path, std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15));
   QVERIFY(igpg::detectWeightsFormat(path) == igpg::WeightsFormat::LegacyPickle);
-  const auto e = errorOf([&] { igpg::loadWeightsFile(path); });
+  const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(path); });
   QVERIFY(e.kind() == igpg::ErrorKind::Format);
   QVERIFY2(contains(e.what(), path) && contains(e.what(), "PyTorch >= 1.6") && contains(e.what(), "safetensors"),
            e.what());
@@ -343,14 +340,14 @@ void PyTorchFormatTest::refusesZipsThatAreNotStateDicts() {
   const std::string noPickle = dir.file("nopickle.pt");
   const std::string bytes = floatBytes({1, 2, 3});
   igpg::writePyTorchArchive(noPickle, {{"weights.bin", bytes.data(), bytes.size()}});
-  const auto e = errorOf([&] { igpg::loadWeightsFile(noPickle); });
+  const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(noPickle); });
   QVERIFY2(e.kind() == igpg::ErrorKind::Format && contains(e.what(), noPickle) && contains(e.what(), "data.pkl"),
            e.what());
 
   const std::string fixtureBytes = igpg_test::readBytes(igpg_test::fixture("tinycnn_fmnist.pt"));
   const std::string cut = dir.file("cut.pt");
   igpg_test::writeBytes(cut, fixtureBytes.substr(0, fixtureBytes.size() / 2));
-  const auto truncated = errorOf([&] { igpg::loadWeightsFile(cut); });
+  const auto truncated = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(cut); });
   QVERIFY2(truncated.kind() == igpg::ErrorKind::Format && contains(truncated.what(), cut), truncated.what());
   QVERIFY2(!contains(truncated.what(), "\n"), truncated.what());  // one line, no LibTorch backtrace
 }
@@ -375,7 +372,7 @@ void PyTorchFormatTest::refusesViewsOutsideTheirStorage() {
   for (size_t i = 0; i < cases.size(); ++i) {
     const std::string path = dir.file("view" + std::to_string(i) + ".pt");
     writeArchive(path, cases[i].pickle, cases[i].records);
-    const auto e = errorOf([&] { igpg::loadWeightsFile(path); });
+    const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(path); });
     QVERIFY2(e.kind() == igpg::ErrorKind::Format && contains(e.what(), cases[i].expected), e.what());
     QVERIFY2(contains(e.what(), path), e.what());
   }
@@ -386,13 +383,13 @@ void PyTorchFormatTest::refusesViewsOutsideTheirStorage() {
 }
 
 void PyTorchFormatTest::refusesObjectsThatAreNotStateDicts() {
-  const auto list = errorOf([] { unpickle("\x80\x02]."); });
+  const auto list = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02]."); });
   QVERIFY2(contains(list.what(), "holds a list, not a state dict"), list.what());
-  const auto epoch = errorOf([] { unpickle("\x80\x02}(" + unicode("epoch") + "K\x03u."); });
+  const auto epoch = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02}(" + unicode("epoch") + "K\x03u."); });
   QVERIFY2(contains(epoch.what(), "entry 'epoch' is an int, not a tensor"), epoch.what());
-  const auto nested = errorOf([] { unpickle("\x80\x02}(" + unicode("model") + "}u."); });
+  const auto nested = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02}(" + unicode("model") + "}u."); });
   QVERIFY2(contains(nested.what(), "checkpoint"), nested.what());
-  const auto newobj = errorOf([] { unpickle("\x80\x02" "ccollections\nOrderedDict\n)\x81."); });
+  const auto newobj = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" "ccollections\nOrderedDict\n)\x81."); });
   QVERIFY2(contains(newobj.what(), "unsupported pickle opcode 0x81"), newobj.what());
 }
 
@@ -418,11 +415,11 @@ void PyTorchFormatTest::survivesTruncatedAndCorruptedPickles() {
 }
 
 void PyTorchFormatTest::boundsStackAndMarks() {
-  const auto deep = errorOf([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, 'N') + "."); });
+  const auto deep = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, 'N') + "."); });
   QVERIFY2(contains(deep.what(), "stack deeper than"), deep.what());
-  const auto marks = errorOf([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, '(') + "."); });
+  const auto marks = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, '(') + "."); });
   QVERIFY2(contains(marks.what(), "MARK"), marks.what());
-  const auto memo = errorOf([] { unpickle("\x80\x02h\x07."); });
+  const auto memo = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02h\x07."); });
   QVERIFY2(contains(memo.what(), "memo entry 7 was never stored"), memo.what());
 }
 

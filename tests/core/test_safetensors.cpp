@@ -61,19 +61,8 @@ std::string rawFile(const std::string& header, size_t dataBytes) {
   return out + header + std::string(dataBytes, '\x01');
 }
 
-// The error that `call` throws, or a test failure.
-template <typename F>
-igpg::Error errorOf(F&& call) {
-  try {
-    call();
-  } catch (const igpg::Error& e) {
-    return e;
-  }
-  throw std::runtime_error("expected an igpg::Error");
-}
-
 igpg::Error decodeError(const std::string& bytes) {
-  return errorOf([&] {
+  return igpg_test::thrownBy<igpg::Error>([&] {
     igpg::decodeSafetensors(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "bad.safetensors");
   });
 }
@@ -176,7 +165,7 @@ void SafetensorsTest::refusesHugeHeaderLength() {
   // The file reader checks before it allocates anything for the header.
   igpg_test::ScratchDir dir;
   igpg_test::writeBytes(dir.file("huge.safetensors"), bytes);
-  const auto fromFile = errorOf([&] { igpg::loadWeightsFile(dir.file("huge.safetensors")); });
+  const auto fromFile = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(dir.file("huge.safetensors")); });
   QVERIFY2(contains(fromFile.what(), "huge.safetensors: header length"), fromFile.what());
 }
 
@@ -190,7 +179,7 @@ void SafetensorsTest::refusesTruncatedFiles() {
     const std::string path = dir.file("cut" + std::to_string(cut) + ".safetensors");
     igpg_test::writeBytes(path, full.substr(0, cut));
     QVERIFY(contains(decodeError(full.substr(0, cut)).what(), "bad.safetensors"));
-    const auto e = errorOf([&] { igpg::loadSafetensors(path); });
+    const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadSafetensors(path); });
     QVERIFY2(e.kind() == igpg::ErrorKind::Format && contains(e.what(), path), e.what());
   }
 }
@@ -239,10 +228,10 @@ void SafetensorsTest::refusesMalformedHeaders() {
 
 void SafetensorsTest::refusesMissingFilesAndFolders() {
   igpg_test::ScratchDir dir;
-  const auto missing = errorOf([&] { igpg::loadWeightsFile(dir.file("absent.safetensors")); });
+  const auto missing = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(dir.file("absent.safetensors")); });
   QVERIFY(missing.kind() == igpg::ErrorKind::NotFound);
   QVERIFY(contains(missing.what(), "absent.safetensors"));
-  const auto folder = errorOf([&] { igpg::loadWeightsFile(dir.path()); });
+  const auto folder = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(dir.path()); });
   QVERIFY(folder.kind() == igpg::ErrorKind::Io);
   QVERIFY(contains(folder.what(), "folder"));
 }
@@ -253,7 +242,7 @@ void SafetensorsTest::refusesUnreadableFiles() {
   igpg::saveSafetensors(locked, everyDtype(1));
   std::filesystem::permissions(locked, std::filesystem::perms::none);
   if (std::ifstream(locked).good()) QSKIP("running with privileges that read any file");
-  const auto unreadable = errorOf([&] { igpg::loadWeightsFile(locked); });
+  const auto unreadable = igpg_test::thrownBy<igpg::Error>([&] { igpg::loadWeightsFile(locked); });
   QVERIFY2(unreadable.kind() == igpg::ErrorKind::Io && contains(unreadable.what(), "locked.safetensors"),
            unreadable.what());
 }
@@ -264,7 +253,7 @@ void SafetensorsTest::refusesUnwritableTensorsWithoutWriting() {
   sd.add("ok", torch::ones({2}));
   sd.add("complex", torch::ones({2}, torch::kComplexFloat));
   const std::string path = dir.file("out.safetensors");
-  const auto e = errorOf([&] { igpg::saveWeightsFile(path, sd); });
+  const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::saveWeightsFile(path, sd); });
   QVERIFY2(contains(e.what(), "tensor complex"), e.what());
   QVERIFY(!std::filesystem::exists(path));
   QVERIFY(std::filesystem::is_empty(dir.path()));  // no temporary file left either
