@@ -66,7 +66,8 @@ bool hasRecord(Archive& archive, const std::string& path, const std::string& nam
 // Storage keys are record names under data/; torch.save numbers them.
 bool plainRecordKey(const std::string& key) {
   return !key.empty() && key.size() <= 64 &&
-         std::all_of(key.begin(), key.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+         std::all_of(key.begin(), key.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
 }
 
 torch::Tensor loadStorageRecord(Archive& archive, const std::string& path, const std::string& key,
@@ -104,7 +105,8 @@ void collectModule(const torch::jit::Module& module, const std::string& prefix, 
 
 std::vector<std::string> pytorchArchiveRecords(const std::string& path) {
   auto archive = openArchive(path);
-  return torchCall(path, ErrorKind::Format, "cannot list the archive", [&] { return archive->reader->getAllRecords(); });
+  return torchCall(path, ErrorKind::Format, "cannot list the archive",
+                   [&] { return archive->reader->getAllRecords(); });
 }
 
 bool isTorchScriptArchive(const std::vector<std::string>& records) {
@@ -121,7 +123,8 @@ StateDict loadPyTorchFile(const std::string& path) {
   if (hasRecord(*archive, path, "byteorder")) {
     auto [data, size] = readRecord(*archive, path, "byteorder");
     const std::string order(static_cast<const char*>(data.get()), size);
-    if (order != "little" && order != "big") fail(ErrorKind::Format, path, "byteorder record is neither little nor big");
+    if (order != "little" && order != "big")
+      fail(ErrorKind::Format, path, "byteorder record is neither little nor big");
     archiveLittleEndian = order == "little";
   }
   const bool swapBytes = archiveLittleEndian != kHostLittleEndian;
@@ -170,7 +173,7 @@ void savePyTorchFile(const std::string& path, const StateDict& tensors) {
 }
 
 StateDict loadTorchScriptFile(const std::string& path) {
-  openForReading(path);
+  openForReading(path);  // our NotFound and Io errors rather than LibTorch's wording
   const torch::jit::Module module = torchCall(path, ErrorKind::Format, "cannot load the TorchScript module",
                                               [&] { return torch::jit::load(path, torch::Device(torch::kCPU)); });
   StateDict out;

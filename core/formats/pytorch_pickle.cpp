@@ -133,7 +133,8 @@ class Unpickler {
   }
 
   const uint8_t* take(uint64_t n) {
-    if (n > size_ - pos_) bad("truncated: needs " + std::to_string(n) + " more bytes, has " + std::to_string(size_ - pos_));
+    if (n > size_ - pos_)
+      bad("truncated: needs " + std::to_string(n) + " more bytes, has " + std::to_string(size_ - pos_));
     const uint8_t* p = data_ + pos_;
     pos_ += size_t(n);
     return p;
@@ -316,11 +317,13 @@ Value* Unpickler::rebuildTensor(const std::vector<Value*>& args) {
     if (__builtin_mul_overflow(numel, sizes.back(), &numel)) bad("tensor size overflows 64 bits");
   }
   const int64_t storageNumel = storage->tensor.numel();
-  const std::string where = "tensor view (offset " + std::to_string(offset) + ", size " + c10::str(c10::IntArrayRef(sizes)) +
-                            ", stride " + c10::str(c10::IntArrayRef(strides)) + ") of storage '" + printable(storage->text) + "' (" +
-                            std::to_string(storageNumel) + " elements)";
-  if (offset < 0) bad(where + " starts before the storage");
-  if (numel > 0 ? last >= storageNumel : offset > storageNumel) bad(where + " reaches past the end of the storage");
+  const auto badView = [&](const std::string& problem) {
+    bad("tensor view (offset " + std::to_string(offset) + ", size " + c10::str(c10::IntArrayRef(sizes)) +
+        ", stride " + c10::str(c10::IntArrayRef(strides)) + ") of storage '" + printable(storage->text) + "' (" +
+        std::to_string(storageNumel) + " elements) " + problem);
+  };
+  if (offset < 0) badView("starts before the storage");
+  if (numel > 0 ? last >= storageNumel : offset > storageNumel) badView("reaches past the end of the storage");
 
   Value* tensor = make(Kind::Tensor);
   tensor->tensor = storage->tensor.as_strided(sizes, strides, offset);
@@ -608,7 +611,8 @@ StateDict unpickleStateDict(const uint8_t* data, size_t size, const StorageLoade
     const Value* key = root->items[i];
     const Value* value = root->items[i + 1];
     if (key->kind != Kind::String)
-      fail(ErrorKind::Format, source, std::string("has ") + described(key->kind) + " as a key where a tensor name belongs");
+      fail(ErrorKind::Format, source,
+           std::string("has ") + described(key->kind) + " as a key where a tensor name belongs");
     if (!validUtf8(key->text)) fail(ErrorKind::Format, source, "has a tensor name that is not valid UTF-8");
     if (value->kind != Kind::Tensor)
       fail(ErrorKind::Format, source,

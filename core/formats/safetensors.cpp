@@ -206,7 +206,8 @@ StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string&
   const uint64_t headerLen = headerLength(data, size, source);
   const uint8_t* buffer = data + 8 + headerLen;
   const Layout layout = parseHeader(reinterpret_cast<const char*>(data + 8), headerLen, size - 8 - headerLen, source);
-  return materialize(layout, [&](void* dst, uint64_t begin, uint64_t bytes) { std::memcpy(dst, buffer + begin, bytes); });
+  return materialize(layout,
+                     [&](void* dst, uint64_t begin, uint64_t bytes) { std::memcpy(dst, buffer + begin, bytes); });
 }
 
 StateDict loadSafetensors(const std::string& path) {

@@ -112,7 +112,8 @@ void CliInspectTest::badFilesFailWithOneLine() {
   igpg::writePyTorchArchive(evil, {{"data.pkl", pickle.data(), pickle.size()}});
   const std::string good = igpg_test::readBytes(igpg_test::fixture("tinycnn_fmnist.safetensors"));
   igpg_test::writeBytes(dir.file("cut.safetensors"), good.substr(0, good.size() - 10));
-  igpg_test::writeBytes(dir.file("legacy.pt"), std::string("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15));
+  const std::string legacyMagic("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
+  igpg_test::writeBytes(dir.file("legacy.pt"), legacyMagic);
   igpg_test::writeBytes(dir.file("empty.pt"), "");
 
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -389,7 +389,8 @@ void PyTorchFormatTest::refusesObjectsThatAreNotStateDicts() {
   QVERIFY2(contains(epoch.what(), "entry 'epoch' is an int, not a tensor"), epoch.what());
   const auto nested = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02}(" + unicode("model") + "}u."); });
   QVERIFY2(contains(nested.what(), "checkpoint"), nested.what());
-  const auto newobj = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" "ccollections\nOrderedDict\n)\x81."); });
+  const auto newobj =
+      igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" "ccollections\nOrderedDict\n)\x81."); });
   QVERIFY2(contains(newobj.what(), "unsupported pickle opcode 0x81"), newobj.what());
 }
 
@@ -415,9 +416,11 @@ void PyTorchFormatTest::survivesTruncatedAndCorruptedPickles() {
 }
 
 void PyTorchFormatTest::boundsStackAndMarks() {
-  const auto deep = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, 'N') + "."); });
+  const std::string tooMany(igpg::kPickleMaxStack + 1, 'N');
+  const auto deep = igpg_test::thrownBy<igpg::Error>([&] { unpickle("\x80\x02" + tooMany + "."); });
   QVERIFY2(contains(deep.what(), "stack deeper than"), deep.what());
-  const auto marks = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02" + std::string(igpg::kPickleMaxStack + 1, '(') + "."); });
+  const std::string tooManyMarks(igpg::kPickleMaxStack + 1, '(');
+  const auto marks = igpg_test::thrownBy<igpg::Error>([&] { unpickle("\x80\x02" + tooManyMarks + "."); });
   QVERIFY2(contains(marks.what(), "MARK"), marks.what());
   const auto memo = igpg_test::thrownBy<igpg::Error>([] { unpickle("\x80\x02h\x07."); });
   QVERIFY2(contains(memo.what(), "memo entry 7 was never stored"), memo.what());
