@@ -21,12 +21,17 @@ namespace fs = std::filesystem;
 
 static std::string errnoText() { return std::strerror(errno); }
 
-std::vector<uint8_t> readFileBytes(const std::string& path) {
+std::ifstream openForReading(const std::string& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(ErrorKind::NotFound, path, "no such file");
   if (fs::is_directory(path, ec)) fail(ErrorKind::Io, path, "is a folder, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorKind::Io, path, "cannot open for reading: " + errnoText());
+  return in;
+}
+
+std::vector<uint8_t> readFileBytes(const std::string& path) {
+  std::ifstream in = openForReading(path);
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);

@@ -4,10 +4,15 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
 #include <string>
 #include <vector>
 
 namespace igpg {
+
+// Opens a file for binary reading; Error(NotFound) when missing, Error(Io) for a folder
+// or a file that cannot be opened (with the system's reason).
+std::ifstream openForReading(const std::string& path);
 
 std::vector<uint8_t> readFileBytes(const std::string& path);
 std::string readFileText(const std::string& path);

@@ -7,7 +7,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 namespace igpg {
 
@@ -50,20 +53,28 @@ uint64_t checkedMul(uint64_t a, uint64_t b, const std::string& where) {
   return a * b;
 }
 
-}  // namespace
+// The validated table of contents: entries in data order, covering the buffer exactly.
+struct Layout {
+  std::vector<Entry> entries;
+  std::map<std::string, std::string> metadata;
+};
 
-std::string safetensorsDtypeName(torch::ScalarType type) { return dtypeByType(type).name; }
-
-StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string& source) {
-  if (size < 8) fail(ErrorKind::Format, source, "not a safetensors file: shorter than its 8-byte header length");
+// Reads the little-endian header length and checks it against the limit and the file.
+uint64_t headerLength(const uint8_t* first8, uint64_t fileSize, const std::string& source) {
+  if (fileSize < 8) fail(ErrorKind::Format, source, "not a safetensors file: shorter than its 8-byte header length");
   uint64_t headerLen = 0;
-  for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | data[i];
+  for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | first8[i];
   if (headerLen > kSafetensorsMaxHeader)
-    fail(ErrorKind::Format, source, "header length " + std::to_string(headerLen) + " exceeds the 100 MiB limit");
-  if (headerLen > size - 8)
+    fail(ErrorKind::Format, source,
+         "header length " + std::to_string(headerLen) + " exceeds the limit of " +
+             std::to_string(kSafetensorsMaxHeader) + " bytes");
+  if (headerLen > fileSize - 8)
     fail(ErrorKind::Format, source, "truncated: header claims " + std::to_string(headerLen) + " bytes, file has " +
-                                        std::to_string(size - 8) + " after the length");
-  const char* headerText = reinterpret_cast<const char*>(data + 8);
+                                        std::to_string(fileSize - 8) + " after the length");
+  return headerLen;
+}
+
+Layout parseHeader(const char* headerText, uint64_t headerLen, uint64_t bufferSize, const std::string& source) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(headerText, headerText + headerLen);
@@ -72,10 +83,7 @@ StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string&
   }
   if (!header.is_object()) fail(ErrorKind::Format, source, "header is not a JSON object");
 
-  const uint8_t* buffer = data + 8 + headerLen;
-  const uint64_t bufferSize = size - 8 - headerLen;
-  StateDict out;
-  std::vector<Entry> entries;
+  Layout layout;
   for (auto it = header.begin(); it != header.end(); ++it) {
     const std::string& name = it.key();
     const auto& v = it.value();
@@ -84,7 +92,7 @@ StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string&
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string())
           fail(ErrorKind::Format, source, "__metadata__." + m.key() + " is not a string");
-        out.metadata[m.key()] = m.value().get<std::string>();
+        layout.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
     }
@@ -118,38 +126,51 @@ StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string&
     if (bytes != e.end - e.begin)
       fail(ErrorKind::Format, where, "shape x dtype is " + std::to_string(bytes) + " bytes but data_offsets span " +
                                          std::to_string(e.end - e.begin));
-    entries.push_back(std::move(e));
+    layout.entries.push_back(std::move(e));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  // The header (a JSON object) keeps no order, the data does: the reference writer sorts
+  // tensors by dtype and name, saveSafetensors keeps the state dict's order.
+  std::sort(layout.entries.begin(), layout.entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   uint64_t cursor = 0;
-  for (const auto& e : entries) {
+  for (const auto& e : layout.entries) {
     if (e.begin < cursor) fail(ErrorKind::Format, source + ": tensor " + e.name, "data overlaps another tensor");
     if (e.begin > cursor) fail(ErrorKind::Format, source + ": tensor " + e.name, "data buffer has a hole before it");
     cursor = e.end;
   }
   if (cursor != bufferSize)
     fail(ErrorKind::Format, source, std::to_string(bufferSize - cursor) + " bytes of data belong to no tensor");
+  return layout;
+}
 
-  for (const auto& e : entries) {
+// One tensor per entry, filled by `read(tensorData, begin, bytes)` in data order.
+template <typename Read>
+StateDict materialize(const Layout& layout, Read&& read) {
+  StateDict out;
+  out.metadata = layout.metadata;
+  for (const auto& e : layout.entries) {
     auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.dtype->type));
-    if (e.end > e.begin) std::memcpy(t.data_ptr(), buffer + e.begin, e.end - e.begin);
+    if (e.end > e.begin) read(t.data_ptr(), e.begin, e.end - e.begin);
     out.add(e.name, t);
   }
   return out;
 }
 
-StateDict loadSafetensors(const std::string& path) {
-  const auto bytes = readFileBytes(path);
-  return decodeSafetensors(bytes.data(), bytes.size(), path);
-}
-
-std::vector<uint8_t> encodeSafetensors(const StateDict& tensors) {
-  nlohmann::json header = nlohmann::json::object();
+// The length-prefixed header and the tensors (contiguous, CPU) whose data follows it.
+struct Encoded {
+  std::string header;
   std::vector<torch::Tensor> data;
+};
+
+size_t byteSize(const torch::Tensor& t) { return size_t(t.numel()) * t.element_size(); }
+
+Encoded encode(const StateDict& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  Encoded out;
   uint64_t offset = 0;
   for (const auto& e : tensors.entries()) {
+    if (e.name == "__metadata__") fail(ErrorKind::Format, "tensor " + e.name, "the name is reserved by safetensors");
     const DtypeInfo* d = nullptr;
     try {
       d = &dtypeByType(e.tensor.scalar_type());
@@ -157,31 +178,81 @@ std::vector<uint8_t> encodeSafetensors(const StateDict& tensors) {
       rethrowWithContext(err, "tensor " + e.name);
     }
     auto t = e.tensor.detach().to(torch::kCPU).contiguous();
-    const uint64_t bytes = uint64_t(t.numel()) * uint64_t(d->size);
+    const uint64_t bytes = byteSize(t);
     header[e.name] = {{"dtype", d->name}, {"shape", t.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
-    data.push_back(t);
+    out.data.push_back(t);
   }
   if (!tensors.metadata.empty()) header["__metadata__"] = tensors.metadata;
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::Format, "", std::string("tensor names and metadata must be UTF-8: ") + e.what());
+  }
   // Pad with spaces so the data buffer starts 8-byte aligned, as the reference writer does.
   while ((text.size() + 8) % 8 != 0) text.push_back(' ');
-  std::vector<uint8_t> out(8 + text.size() + offset);
   const uint64_t n = text.size();
-  for (int i = 0; i < 8; ++i) out[size_t(i)] = uint8_t(n >> (8 * i));
-  std::memcpy(out.data() + 8, text.data(), text.size());
-  uint8_t* cursor = out.data() + 8 + text.size();
-  for (const auto& t : data) {
-    const size_t bytes = size_t(t.numel()) * t.element_size();
-    if (bytes) std::memcpy(cursor, t.data_ptr(), bytes);
-    cursor += bytes;
+  for (int i = 0; i < 8; ++i) out.header.push_back(char(uint8_t(n >> (8 * i))));
+  out.header += text;
+  return out;
+}
+
+}  // namespace
+
+std::string safetensorsDtypeName(torch::ScalarType type) { return dtypeByType(type).name; }
+
+StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string& source) {
+  const uint64_t headerLen = headerLength(data, size, source);
+  const uint8_t* buffer = data + 8 + headerLen;
+  const Layout layout = parseHeader(reinterpret_cast<const char*>(data + 8), headerLen, size - 8 - headerLen, source);
+  return materialize(layout,
+                     [&](void* dst, uint64_t begin, uint64_t bytes) { std::memcpy(dst, buffer + begin, bytes); });
+}
+
+StateDict loadSafetensors(const std::string& path) {
+  std::ifstream in = openForReading(path);
+  in.seekg(0, std::ios::end);
+  const uint64_t fileSize = uint64_t(in.tellg());
+  in.seekg(0, std::ios::beg);
+  uint8_t first8[8] = {0};
+  in.read(reinterpret_cast<char*>(first8), std::streamsize(std::min<uint64_t>(8, fileSize)));
+  const uint64_t headerLen = headerLength(first8, fileSize, path);
+  const auto readExactly = [&](void* dst, uint64_t bytes) {
+    if (!in.read(static_cast<char*>(dst), std::streamsize(bytes)))
+      fail(ErrorKind::Io, path, std::string("read failed: ") + std::strerror(errno));
+  };
+  std::string header(size_t(headerLen), ' ');
+  readExactly(header.data(), headerLen);
+  const Layout layout = parseHeader(header.data(), headerLen, fileSize - 8 - headerLen, path);
+  // The entries cover the data buffer in order and without holes: the reads are sequential.
+  return materialize(layout, [&](void* dst, uint64_t, uint64_t bytes) { readExactly(dst, bytes); });
+}
+
+std::vector<uint8_t> encodeSafetensors(const StateDict& tensors) {
+  const Encoded encoded = encode(tensors);
+  size_t total = encoded.header.size();
+  for (const auto& t : encoded.data) total += byteSize(t);
+  std::vector<uint8_t> out;
+  out.reserve(total);
+  out.insert(out.end(), encoded.header.begin(), encoded.header.end());
+  for (const auto& t : encoded.data) {
+    const auto* p = static_cast<const uint8_t*>(t.data_ptr());
+    out.insert(out.end(), p, p + byteSize(t));
   }
   return out;
 }
 
 void saveSafetensors(const std::string& path, const StateDict& tensors) {
-  const auto bytes = encodeSafetensors(tensors);
-  writeFileAtomic(path, bytes.data(), bytes.size());
+  const Encoded encoded = encode(tensors);
+  TemporaryFile temporary(path);
+  std::ofstream out(temporary.path(), std::ios::binary | std::ios::trunc);
+  if (!out) fail(ErrorKind::Io, path, std::string("cannot create: ") + std::strerror(errno));
+  out.write(encoded.header.data(), std::streamsize(encoded.header.size()));
+  for (const auto& t : encoded.data) out.write(static_cast<const char*>(t.data_ptr()), std::streamsize(byteSize(t)));
+  out.close();
+  if (!out) fail(ErrorKind::Io, path, std::string("write failed: ") + std::strerror(errno));
+  temporary.commit();
 }
 
 }  // namespace igpg

@@ -12,11 +12,12 @@
 
 namespace igpg {
 
-// Largest JSON header accepted; the reference implementation uses the same bound.
-constexpr uint64_t kSafetensorsMaxHeader = 100u * 1024u * 1024u;
+// Largest JSON header accepted, the reference implementation's MAX_HEADER_SIZE.
+constexpr uint64_t kSafetensorsMaxHeader = 100'000'000;
 
-// `source` names the file in error messages.
+// Tensors come in the order of their data in the file; `source` names it in errors.
 StateDict decodeSafetensors(const uint8_t* data, size_t size, const std::string& source);
+// Reads the header, validates it, then reads each tensor straight into its memory.
 StateDict loadSafetensors(const std::string& path);
 
 // Tensors are written contiguous, on the CPU, in the state dict's order; metadata goes

@@ -1,6 +1,7 @@
 // Helpers shared by the tests; plain C++ so the core tests build without Qt.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -38,5 +39,17 @@ std::string fixture(const std::string& name);
 
 void writeBytes(const std::string& path, const std::string& bytes);
 std::string readBytes(const std::string& path);
+
+// The exception of type E that `call` throws, to check its kind and message; a call
+// that throws none fails the test with std::runtime_error.
+template <typename E, typename F>
+E thrownBy(F&& call) {
+  try {
+    call();
+  } catch (const E& e) {
+    return e;
+  }
+  throw std::runtime_error("expected an exception, none was thrown");
+}
 
 }  // namespace igpg_test
