@@ -3,6 +3,7 @@
 #include "common/error.h"
 #include "evaluation/statistics.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -58,6 +59,14 @@ const char* kindName(PlotKind kind) {
     case PlotKind::Bars: return "bars";
   }
   return "?";
+}
+
+// "81.7 ± 1.3": the standard deviation to two significant digits and the mean to the
+// same decimal place, so neither claims more precision than the other.
+std::string meanStdText(double mean, double stddev) {
+  if (!(stddev > 0) || !std::isfinite(stddev)) return format("%.4g \xC2\xB1 %g", mean, stddev);
+  const int decimals = std::max(0, 1 - static_cast<int>(std::floor(std::log10(stddev))));
+  return format("%.*f \xC2\xB1 %.*f", decimals, mean, decimals, stddev);
 }
 
 std::vector<double> indices(size_t n) {
@@ -311,8 +320,9 @@ PlotSpec fineTuningCurves(const std::string& title, const std::string& yLabel, c
     if (!epochs.empty()) {
       spec.metrics.push_back({m.name + " final mean", s.y.back()});
       spec.metrics.push_back({m.name + " final std", s.yError.back()});
-      spec.annotations.push_back(format("%s: %.4g \xC2\xB1 %.2g at epoch %g (%zu runs)", m.name.c_str(), s.y.back(),
-                                        s.yError.back(), epochs.back(), m.runs.size()));
+      spec.annotations.push_back(format("%s: %s at epoch %g (%zu runs)", m.name.c_str(),
+                                        meanStdText(s.y.back(), s.yError.back()).c_str(), epochs.back(),
+                                        m.runs.size()));
     }
     spec.series.push_back(std::move(s));
   }

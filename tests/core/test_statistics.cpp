@@ -224,6 +224,8 @@ void StatisticsTest::fineTuningCurvesMeanAndStd() {
   for (double e : spec.series[0].yError) QVERIFY(near(e, std::sqrt(2.0)));
   QVERIFY(spec.series[1].yError == std::vector<double>({0, 0, 0}));
   QCOMPARE(metric(spec, "IGPG final mean"), 4.0);
+  // The mean is given to the decimal place of the two significant digits of its std.
+  QCOMPARE(spec.annotations.at(0), std::string("IGPG: 4.0 \xC2\xB1 1.4 at epoch 3 (2 runs)"));
   QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::fineTuningCurves("t", "y", {1, 2}, {{"short", {{1}}}}));
   QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::fineTuningCurves("t", "y", {1}, {{"none", {}}}));
 }
