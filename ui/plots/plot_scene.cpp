@@ -342,7 +342,8 @@ void PlotScene::fitView() {
   if (!haveX) xRange = QCPRange(0, 1);
 
   const bool baselineAtZero = spec_.kind == PlotKind::Histogram || spec_.kind == PlotKind::Bars;
-  xRange = baselineAtZero ? xRange : padded(xRange, 0.03);
+  // A little room beside the outer bars, so their edges do not merge into the frame.
+  xRange = padded(xRange, baselineAtZero ? 0.01 : 0.03);
   if (spec_.logY) {
     if (!haveY) yRange = QCPRange(0.1, 10);
     const double margin = yRange.upper > yRange.lower ? std::pow(yRange.upper / yRange.lower, 0.05) : 2.0;
