@@ -227,9 +227,16 @@ PlotSpec accuracyScatter(const std::string& title, const std::vector<double>& pr
 
 PlotSpec histogram(const std::string& title, const std::string& xLabel, const std::vector<ValueSet>& sets,
                    const HistogramOptions& options) {
-  std::vector<const std::vector<float>*> inputs;
-  for (const auto& s : sets) inputs.push_back(&s.values);
-  const stats::HistogramBins bins = stats::commonBins(inputs, options.bins);
+  stats::HistogramBins bins;
+  if (options.range) {
+    bins = stats::HistogramBins{options.range->first, options.range->second, options.bins};
+    if (!(bins.hi > bins.lo) || !std::isfinite(bins.lo) || !std::isfinite(bins.hi) || bins.count < 1)
+      fail(ErrorKind::Config, "histogram '" + title + "'", "range needs finite low < high and at least one bin");
+  } else {
+    std::vector<const std::vector<float>*> inputs;
+    for (const auto& s : sets) inputs.push_back(&s.values);
+    bins = stats::commonBins(inputs, options.bins);
+  }
 
   PlotSpec spec;
   spec.kind = PlotKind::Histogram;
@@ -253,6 +260,11 @@ PlotSpec histogram(const std::string& title, const std::string& xLabel, const st
       s.y.push_back(options.density && binned > 0 ? c / (static_cast<double>(binned) * bins.width()) : c);
     }
     spec.metrics.push_back({sets[k].name + " values", static_cast<double>(binned)});
+    if (h.outside > 0) {
+      spec.metrics.push_back({sets[k].name + " outside range", static_cast<double>(h.outside)});
+      spec.annotations.push_back(format("%s: %zu values outside [%g, %g] not shown", sets[k].name.c_str(), h.outside,
+                                        bins.lo, bins.hi));
+    }
     if (h.nonFinite > 0) {
       spec.metrics.push_back({sets[k].name + " non-finite", static_cast<double>(h.nonFinite)});
       spec.annotations.push_back(format("%s: %zu non-finite values not shown", sets[k].name.c_str(), h.nonFinite));

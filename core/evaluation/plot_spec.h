@@ -7,7 +7,9 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace igpg {
@@ -114,6 +116,9 @@ struct ValueSet {
 struct HistogramOptions {
   int bins = 60;
   bool density = true;  // normalise each series to unit area so sets of different sizes compare
+  // Common range of the bins; by default every finite value of every set. A narrower one
+  // keeps a few outliers from squeezing the bulk; the values left out are counted in a note.
+  std::optional<std::pair<double, double>> range;
 };
 // Overlaid distributions (one layer's parameters: pretrained vs generated, or several
 // models) on bins common to every set.

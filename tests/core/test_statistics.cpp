@@ -204,6 +204,17 @@ void StatisticsTest::histogramBuilderSharesBinsAndNormalises() {
   for (double y : counts.series[0].y) total += y;
   QCOMPARE(total, 1000.0);
   QCOMPARE(counts.yLabel, std::string("Count"));
+  // An explicit range: values beyond it are counted and named, not binned.
+  igpg::HistogramOptions clipped{4, false, std::make_pair(0.0, 0.5)};
+  const auto inner = igpg::histogram("c", "Value", {{"pretrained", pretrained}}, clipped);
+  QVERIFY(near(inner.barWidth, 0.125));
+  total = 0;
+  for (double y : inner.series[0].y) total += y;
+  QCOMPARE(total, 510.0);  // 0.00 .. 0.50 of each hundred
+  QCOMPARE(metric(inner, "pretrained outside range"), 490.0);
+  QVERIFY(contains(inner.annotations.at(0), "pretrained: 490 values outside [0, 0.5] not shown"));
+  clipped.range = std::make_pair(1.0, 1.0);
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::histogram("c", "Value", {{"pretrained", pretrained}}, clipped));
 }
 
 void StatisticsTest::codebookUsageReportsPerplexity() {
