@@ -32,10 +32,4 @@ std::vector<TensorStats> tensorStats(const StateDict& tensors) {
   return out;
 }
 
-std::string formatShape(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 }  // namespace igpg

@@ -25,7 +25,4 @@ struct TensorStats {
 // One entry per tensor, in the state dict's order.
 std::vector<TensorStats> tensorStats(const StateDict& tensors);
 
-// "[8, 1, 5, 5]"; "[]" for a scalar.
-std::string formatShape(const std::vector<int64_t>& shape);
-
 }  // namespace igpg
