@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 
@@ -211,12 +212,13 @@ std::string likePattern(const std::string& text) {
 }
 
 struct ModelQuery {
-  std::string joins, where;
+  std::string joins, where, order;
   std::vector<SqlValue> values;
 };
 
-// Joins only what the filter needs, so that counting need not touch the other tables.
-ModelQuery modelQuery(const ModelFilter& f) {
+// The filter's conditions and the order, joining only the tables they need, so that the
+// page of ids comes from the indexes alone where possible.
+ModelQuery modelQuery(const ModelFilter& f, bool ordered) {
   ModelQuery q;
   std::vector<std::string> conditions;
   bool needArchitecture = false, needDataset = false;
@@ -240,25 +242,45 @@ ModelQuery modelQuery(const ModelFilter& f) {
     for (int i = 0; i < 4; ++i) q.values.push_back(p);
     needArchitecture = needDataset = true;
   }
+  if (ordered) {
+    // Sorting by a name walks the names' unique index and, for each, that name's models
+    // in id order (models_architecture, models_dataset): no sort of the whole table.
+    // Within a family, models sort by architecture name.
+    static const std::map<std::string, std::vector<std::string>> columns = {
+        {"id", {}},
+        {"architecture", {"a.name"}},
+        {"family", {"a.family", "a.name"}},
+        {"dataset", {"d.name"}},
+        {"source", {"m.source"}},
+        {"seed", {"m.seed"}},
+        {"epoch", {"m.epoch"}},
+        {"top1", {"m.top1"}},
+        {"top5", {"m.top5"}},
+        {"loss", {"m.loss"}},
+        {"num_params", {"m.num_params"}},
+        {"numParams", {"m.num_params"}},
+        {"created_at", {"m.created_at"}},
+        {"createdAt", {"m.created_at"}},
+    };
+    auto it = columns.find(f.orderBy);
+    if (it == columns.end())
+      fail(ErrorKind::Usage, "order by",
+           "unknown column '" + f.orderBy +
+               "'; one of id, architecture, family, dataset, source, seed, epoch, top1, top5, loss, num_params, "
+               "created_at");
+    const std::string direction = f.descending ? " DESC" : " ASC";
+    q.order = " ORDER BY ";
+    for (const auto& key : it->second) {
+      q.order += key + direction + ", ";
+      needArchitecture = needArchitecture || key.rfind("a.", 0) == 0;
+      needDataset = needDataset || key.rfind("d.", 0) == 0;
+    }
+    q.order += "m.id" + direction;
+  }
   if (needArchitecture) q.joins += " JOIN architectures a ON a.id = m.architecture_id";
   if (needDataset) q.joins += " JOIN datasets d ON d.id = m.dataset_id";
   for (size_t i = 0; i < conditions.size(); ++i) q.where += (i ? " AND " : " WHERE ") + conditions[i];
   return q;
-}
-
-std::string modelOrderColumn(const std::string& key) {
-  static const std::map<std::string, std::string> columns = {
-      {"id", "m.id"},         {"architecture", "a.name"}, {"family", "a.family"},   {"dataset", "d.name"},
-      {"source", "m.source"}, {"seed", "m.seed"},         {"epoch", "m.epoch"},     {"top1", "m.top1"},
-      {"top5", "m.top5"},     {"loss", "m.loss"},         {"num_params", "m.num_params"},
-      {"numParams", "m.num_params"}, {"created_at", "m.created_at"}, {"createdAt", "m.created_at"},
-  };
-  auto it = columns.find(key);
-  if (it == columns.end())
-    fail(ErrorKind::Usage, "order by",
-         "unknown column '" + key +
-             "'; one of id, architecture, family, dataset, source, seed, epoch, top1, top5, loss, num_params, created_at");
-  return it->second;
 }
 
 }  // namespace
@@ -290,6 +312,9 @@ std::unique_ptr<Catalogue> Catalogue::open(const std::string& path, OpenMode mod
   auto db = std::make_unique<sql::Database>(path, mode == ReadOnly, timeout);
   std::unique_ptr<Catalogue> c(new Catalogue(std::move(db), (dir.empty() ? "." : dir) + "/blobs"));
   c->db_->exec("PRAGMA foreign_keys = ON");
+  // Room for a bulk import's dirty pages and the zoo table's indexes; SQLite's default
+  // (2 MiB) spills a 100,000-row transaction to disk many times over.
+  c->db_->exec("PRAGMA cache_size = -32768");
   if (mode == ReadWrite) {
     // WAL: readers (the studio's table, a second CLI) never block the writer or each
     // other. synchronous=NORMAL is crash-safe in WAL mode; a power cut may only lose
@@ -516,18 +541,24 @@ std::vector<int64_t> Catalogue::addModelRecords(const std::vector<ModelRecord>& 
                                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, ") +
                                   kNow + "), ?)");
   std::map<std::string, int64_t> architectures, datasets;
+  std::set<std::string> blobsPresent;  // checked once per call: under the lock they stay
   std::vector<int64_t> ids;
   ids.reserve(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
     const ModelRecord& r = records[i];
-    const std::string owner = "model " + std::to_string(i + 1) + " of " + std::to_string(records.size()) + " (" +
-                              r.architecture + " on " + r.dataset + ")";
-    if (!BlobStore::isSha256(r.blobSha256)) fail(ErrorKind::Config, owner, "blobSha256 is not a SHA-256");
+    auto owner = [&] {
+      return "model " + std::to_string(i + 1) + " of " + std::to_string(records.size()) + " (" + r.architecture +
+             " on " + r.dataset + ")";
+    };
     auto a = architectures.find(r.architecture);
-    if (a == architectures.end()) a = architectures.emplace(r.architecture, architectureId(r.architecture, owner)).first;
+    if (a == architectures.end()) a = architectures.emplace(r.architecture, architectureId(r.architecture, owner())).first;
     auto d = datasets.find(r.dataset);
-    if (d == datasets.end()) d = datasets.emplace(r.dataset, datasetId(r.dataset, owner)).first;
-    ensureBlob(r.blobSha256, reload ? std::function<StateDict()>([&] { return reload(i); }) : nullptr);
+    if (d == datasets.end()) d = datasets.emplace(r.dataset, datasetId(r.dataset, owner())).first;
+    if (!blobsPresent.count(r.blobSha256)) {
+      if (!BlobStore::isSha256(r.blobSha256)) fail(ErrorKind::Config, owner(), "blobSha256 is not a SHA-256");
+      ensureBlob(r.blobSha256, reload ? std::function<StateDict()>([&] { return reload(i); }) : nullptr);
+      blobsPresent.insert(r.blobSha256);
+    }
     insert.bind(1, a->second).bind(2, d->second).bind(3, r.source).bind(4, nonNegative(r.seed));
     insert.bind(5, nonNegative(r.epoch)).bind(6, r.top1).bind(7, r.top5).bind(8, r.loss).bind(9, r.numParams);
     insert.bind(10, r.blobSha256).bind(11, nonEmpty(r.createdAt)).bind(12, r.metadata.dump());
@@ -547,23 +578,36 @@ std::optional<ModelRecord> Catalogue::model(int64_t id) {
 }
 
 std::vector<ModelRecord> Catalogue::listModels(const ModelFilter& filter) {
-  ModelQuery q = modelQuery(filter);
-  const std::string direction = filter.descending ? " DESC" : " ASC";
-  const std::string column = modelOrderColumn(filter.orderBy);
-  std::string order = " ORDER BY " + column + direction;
-  if (column != "m.id") order += ", m.id" + direction;
-  // kModelColumns brings both joins; the filter's conditions use the same aliases.
-  sql::Statement s(*db_, std::string("SELECT ") + kModelColumns + q.where + order + " LIMIT ? OFFSET ?");
+  // Two steps: the page's ids, from the indexes alone where possible (skipping `offset`
+  // rows then costs index steps, not joins and wide rows), then those rows in full.
+  ModelQuery q = modelQuery(filter, true);
+  sql::Statement page(*db_, "SELECT m.id FROM models m" + q.joins + q.where + q.order + " LIMIT ? OFFSET ?");
   q.values.push_back(filter.limit < 0 ? int64_t(-1) : filter.limit);
   q.values.push_back(std::max<int64_t>(0, filter.offset));
-  bindAll(s, q.values);
+  bindAll(page, q.values);
+  std::vector<int64_t> ids;
+  while (page.step()) ids.push_back(page.int64(0));
+  if (ids.empty()) return {};
+
+  sql::Statement rows(*db_, std::string("SELECT ") + kModelColumns + " WHERE m.id IN (SELECT value FROM json_each(?))");
+  rows.bind(1, nlohmann::json(ids).dump());
+  std::unordered_map<int64_t, ModelRecord> byId;
+  byId.reserve(ids.size());
+  while (rows.step()) {
+    ModelRecord m = readModel(rows);
+    byId.emplace(m.id, std::move(m));
+  }
   std::vector<ModelRecord> out;
-  while (s.step()) out.push_back(readModel(s));
+  out.reserve(ids.size());
+  for (int64_t id : ids) {
+    auto it = byId.find(id);
+    if (it != byId.end()) out.push_back(std::move(it->second));
+  }
   return out;
 }
 
 int64_t Catalogue::countModels(const ModelFilter& filter) {
-  const ModelQuery q = modelQuery(filter);
+  const ModelQuery q = modelQuery(filter, false);
   sql::Statement s(*db_, "SELECT COUNT(*) FROM models m" + q.joins + q.where);
   bindAll(s, q.values);
   s.step();

@@ -139,7 +139,7 @@ void CatalogueTest::migratesFromEmptyFileAndReopens() {
   for (const char* table : {"datasets", "architectures", "models", "runs", "run_metrics", "samples", "embeddings"})
     QCOMPARE(rawInt(path, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table + "'"),
              int64_t(1));
-  QCOMPARE(rawInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'models_%'"), int64_t(7));
+  QCOMPARE(rawInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'models_%'"), int64_t(13));
   // WAL is a property of the file, so a fresh connection sees it.
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);

@@ -33,7 +33,8 @@ CREATE TABLE architectures (
   num_params  INTEGER NOT NULL DEFAULT 0,
   created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
-CREATE INDEX architectures_family ON architectures(family);
+-- Family filters, and sorting by family then name (see models_architecture).
+CREATE INDEX architectures_family ON architectures(family, name);
 
 -- One row per checkpoint. Several rows may share a blob (the same weights imported twice).
 CREATE TABLE models (
@@ -51,15 +52,23 @@ CREATE TABLE models (
   created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
   metadata        TEXT NOT NULL DEFAULT '{}'
 );
--- The studio's zoo table sorts and filters 100,000 rows and pages through them: each
--- sortable number has an index (the rowid rides along, so "ORDER BY x, id" pages from
--- the index), and the two usual filters have one paired with the usual sort.
+-- The studio's zoo table sorts 100,000 rows by any column and pages through them. Each
+-- index carries the rowid, so "ORDER BY x, id" pages straight from the index; sorting by
+-- architecture or dataset name walks that table's name index and, for each name, its
+-- models in id order. The same indexes serve the filters.
+CREATE INDEX models_architecture ON models(architecture_id);
+CREATE INDEX models_dataset ON models(dataset_id);
+CREATE INDEX models_source ON models(source);
+CREATE INDEX models_seed ON models(seed);
+CREATE INDEX models_epoch ON models(epoch);
 CREATE INDEX models_top1 ON models(top1);
 CREATE INDEX models_top5 ON models(top5);
 CREATE INDEX models_loss ON models(loss);
 CREATE INDEX models_num_params ON models(num_params);
-CREATE INDEX models_architecture_top1 ON models(architecture_id, top1);
+CREATE INDEX models_created_at ON models(created_at);
+-- The usual view: one dataset or architecture, best first.
 CREATE INDEX models_dataset_top1 ON models(dataset_id, top1);
+CREATE INDEX models_architecture_top1 ON models(architecture_id, top1);
 -- Blob reference counting on removal and duplicate detection on import.
 CREATE INDEX models_blob ON models(blob_sha256);
 
