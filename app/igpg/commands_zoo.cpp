@@ -63,6 +63,7 @@ int runList(Context& ctx, const ParsedArgs& args) {
   if (args.has("limit") && filter.limit < 1) usageError("--limit", "must be >= 1");
   filter.orderBy = args.valueOr("sort", "id");
   filter.descending = args.has("desc");
+  Catalogue::checkFilter(filter);
   std::vector<ModelRecord> models;
   // A catalogue that does not exist yet simply has no models.
   if (fileExists(ctx.cataloguePath)) {

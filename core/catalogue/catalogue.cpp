@@ -606,6 +606,8 @@ std::vector<ModelRecord> Catalogue::listModels(const ModelFilter& filter) {
   return out;
 }
 
+void Catalogue::checkFilter(const ModelFilter& filter) { modelQuery(filter, true); }
+
 int64_t Catalogue::countModels(const ModelFilter& filter) {
   const ModelQuery q = modelQuery(filter, false);
   sql::Statement s(*db_, "SELECT COUNT(*) FROM models m" + q.joins + q.where);

@@ -109,6 +109,9 @@ class Catalogue {
 
   std::optional<ModelRecord> model(int64_t id);
   std::vector<ModelRecord> listModels(const ModelFilter& filter = {});
+  // Throws Error(Usage) for a filter listModels would refuse (an unknown orderBy), without
+  // needing a catalogue: for checking user input before opening one.
+  static void checkFilter(const ModelFilter& filter);
   int64_t countModels(const ModelFilter& filter = {});  // ignores limit and offset
   // Reads the model's blob, verifying its SHA-256.
   StateDict loadWeights(const ModelRecord& model);
