@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -31,6 +32,22 @@ std::string cannotOpenReason(const std::string& path, int systemErrno) {
   return systemErrno ? std::strerror(systemErrno) : "unknown reason";
 }
 
+// "file:" URI for a path: percent-encodes what URIs give a meaning to; an absolute path
+// gets an empty authority, so that "//x" is not read as a host.
+std::string fileUri(const std::string& path, const std::string& query) {
+  std::string uri = path.rfind('/', 0) == 0 ? "file://" : "file:";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20) {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      uri += buf;
+    } else {
+      uri += char(c);
+    }
+  }
+  return query.empty() ? uri : uri + "?" + query;
+}
+
 }  // namespace
 
 Database::Database(const std::string& path, bool readOnly, int busyTimeoutMs)
@@ -38,15 +55,18 @@ Database::Database(const std::string& path, bool readOnly, int busyTimeoutMs)
   // NOMUTEX: a connection belongs to one thread (see catalogue.h), so SQLite's own
   // per-call locking would only cost time.
   const int flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
-                    SQLITE_OPEN_NOMUTEX;
-  const int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    const int sysErr = db_ ? sqlite3_system_errno(db_) : 0;
-    sqlite3_close_v2(db_);
-    db_ = nullptr;
-    if ((rc & 0xff) == SQLITE_CANTOPEN)
-      throw Error(ErrorKind::Catalogue, path, "cannot open the catalogue: " + cannotOpenReason(path, sysErr));
-    throw Error(ErrorKind::Catalogue, path, std::string("cannot open the catalogue: ") + sqlite3_errstr(rc));
+                    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  open(fileUri(path, ""), flags);
+  // A WAL catalogue in a folder this user cannot write (a shared zoo, read-only media)
+  // cannot be read the usual way: SQLite would need to create its -shm index beside it.
+  // Such a reader could not take a lock anyway, so it reads the file as immutable.
+  if (readOnly) {
+    const int rc = sqlite3_exec(db_, "SELECT COUNT(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_CANTOPEN) {
+      sqlite3_close_v2(db_);
+      db_ = nullptr;
+      open(fileUri(path, "immutable=1"), flags);
+    }
   }
   sqlite3_extended_result_codes(db_, 1);
   setBusyTimeout(busyTimeoutMs);
@@ -55,6 +75,18 @@ Database::Database(const std::string& path, bool readOnly, int busyTimeoutMs)
     sqlite3_close_v2(db_);
     db_ = nullptr;
     throw Error(ErrorKind::Catalogue, path, "the catalogue file is read-only; check its permissions");
+  }
+}
+
+void Database::open(const std::string& uri, int flags) {
+  const int rc = sqlite3_open_v2(uri.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    const int sysErr = db_ ? sqlite3_system_errno(db_) : 0;
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    if ((rc & 0xff) == SQLITE_CANTOPEN)
+      throw Error(ErrorKind::Catalogue, path_, "cannot open the catalogue: " + cannotOpenReason(path_, sysErr));
+    throw Error(ErrorKind::Catalogue, path_, std::string("cannot open the catalogue: ") + sqlite3_errstr(rc));
   }
 }
 

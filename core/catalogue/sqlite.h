@@ -40,6 +40,8 @@ class Database {
   void requireWritable() const;
 
  private:
+  void open(const std::string& uri, int flags);
+
   sqlite3* db_ = nullptr;
   std::string path_;
   bool readOnly_;

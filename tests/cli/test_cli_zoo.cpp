@@ -280,6 +280,12 @@ void ZooCliTest::readOnlyCatalogue() {
   QVERIFY2(checkError(r, cat).empty() && contains(r.err, "read-only"), r.err.c_str());
   QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());
   QCOMPARE(blobFiles(cat), int64_t(1));
+  // Reading needs no write access, not even for SQLite's WAL index beside the file.
+  ::chmod(igpg::parentDirectory(cat).c_str(), 0555);
+  r = runIgpg(cat, {"--json", "zoo", "list"}, {}, *as);
+  ::chmod(igpg::parentDirectory(cat).c_str(), 0755);
+  QVERIFY2(r.exitCode == 0, r.err.c_str());
+  QCOMPARE(int(nlohmann::json::parse(r.out).size()), 1);
 }
 
 void ZooCliTest::lockedCatalogueFailsAfterBusyTimeout() {
