@@ -202,6 +202,22 @@ void bindAll(sql::Statement& s, const std::vector<SqlValue>& values) {
   for (const auto& v : values) std::visit([&](const auto& x) { s.bind(i++, x); }, v);
 }
 
+// Runs a query and reads each row with `read`.
+template <typename Read>
+auto queryRows(sql::Database& db, const std::string& query, const std::vector<SqlValue>& values, Read read) {
+  sql::Statement s(db, query);
+  bindAll(s, values);
+  std::vector<std::decay_t<decltype(read(s))>> out;
+  while (s.step()) out.push_back(read(s));
+  return out;
+}
+
+template <typename Read>
+auto queryOne(sql::Database& db, const std::string& query, const std::vector<SqlValue>& values, Read read) {
+  auto rows = queryRows(db, query + " LIMIT 1", values, read);
+  return rows.empty() ? std::nullopt : std::make_optional(std::move(rows.front()));
+}
+
 std::string likePattern(const std::string& text) {
   std::string p = "%";
   for (char c : text) {
@@ -452,23 +468,17 @@ int64_t Catalogue::upsertDataset(const DatasetRecord& d) {
   s.bind(1, d.name).bind(2, d.kind).bind(3, d.definition.dump()).bind(4, d.numClasses).bind(5, d.channels);
   s.bind(6, d.height).bind(7, d.width).bind(8, d.trainCount).bind(9, d.testCount).bind(10, d.contentHash);
   s.run();
-  const int64_t id = datasetId(d.name, "dataset " + d.name);
+  const int64_t id = idByName("datasets", d.name, "dataset " + d.name);
   tx.commit();
   return id;
 }
 
 std::optional<DatasetRecord> Catalogue::findDataset(const std::string& name) {
-  sql::Statement s(*db_, std::string("SELECT ") + kDatasetColumns + " WHERE name = ?");
-  s.bind(1, name);
-  if (!s.step()) return std::nullopt;
-  return readDataset(s);
+  return queryOne(*db_, std::string("SELECT ") + kDatasetColumns + " WHERE name = ?", {name}, readDataset);
 }
 
 std::vector<DatasetRecord> Catalogue::listDatasets() {
-  sql::Statement s(*db_, std::string("SELECT ") + kDatasetColumns + " ORDER BY name");
-  std::vector<DatasetRecord> out;
-  while (s.step()) out.push_back(readDataset(s));
-  return out;
+  return queryRows(*db_, std::string("SELECT ") + kDatasetColumns + " ORDER BY name", {}, readDataset);
 }
 
 int64_t Catalogue::upsertArchitecture(const ArchitectureRecord& a) {
@@ -480,37 +490,27 @@ int64_t Catalogue::upsertArchitecture(const ArchitectureRecord& a) {
                    "description = excluded.description, num_params = excluded.num_params");
   s.bind(1, a.name).bind(2, a.family).bind(3, a.spec.dump()).bind(4, a.description).bind(5, a.numParams);
   s.run();
-  const int64_t id = architectureId(a.name, "architecture " + a.name);
+  const int64_t id = idByName("architectures", a.name, "architecture " + a.name);
   tx.commit();
   return id;
 }
 
 std::optional<ArchitectureRecord> Catalogue::findArchitecture(const std::string& name) {
-  sql::Statement s(*db_, std::string("SELECT ") + kArchitectureColumns + " WHERE name = ?");
-  s.bind(1, name);
-  if (!s.step()) return std::nullopt;
-  return readArchitecture(s);
+  return queryOne(*db_, std::string("SELECT ") + kArchitectureColumns + " WHERE name = ?", {name}, readArchitecture);
 }
 
 std::vector<ArchitectureRecord> Catalogue::listArchitectures() {
-  sql::Statement s(*db_, std::string("SELECT ") + kArchitectureColumns + " ORDER BY name");
-  std::vector<ArchitectureRecord> out;
-  while (s.step()) out.push_back(readArchitecture(s));
-  return out;
+  return queryRows(*db_, std::string("SELECT ") + kArchitectureColumns + " ORDER BY name", {}, readArchitecture);
 }
 
-int64_t Catalogue::datasetId(const std::string& name, const std::string& owner) {
-  sql::Statement s(*db_, "SELECT id FROM datasets WHERE name = ?");
-  s.bind(1, name);
-  if (!s.step()) fail(ErrorKind::NotFound, owner, "dataset '" + name + "' is not in the catalogue");
-  return s.int64(0);
-}
-
-int64_t Catalogue::architectureId(const std::string& name, const std::string& owner) {
-  sql::Statement s(*db_, "SELECT id FROM architectures WHERE name = ?");
-  s.bind(1, name);
-  if (!s.step()) fail(ErrorKind::NotFound, owner, "architecture '" + name + "' is not in the catalogue");
-  return s.int64(0);
+int64_t Catalogue::idByName(const std::string& table, const std::string& name, const std::string& owner) {
+  const auto id = queryOne(*db_, "SELECT id FROM " + table + " WHERE name = ?", {name},
+                           [](const sql::Statement& s) { return s.int64(0); });
+  if (!id) {
+    const std::string noun = table.substr(0, table.size() - 1);  // "datasets" -> "dataset"
+    fail(ErrorKind::NotFound, owner, noun + " '" + name + "' is not in the catalogue");
+  }
+  return *id;
 }
 
 // --- models ---
@@ -551,9 +551,9 @@ std::vector<int64_t> Catalogue::addModelRecords(const std::vector<ModelRecord>& 
              " on " + r.dataset + ")";
     };
     auto a = architectures.find(r.architecture);
-    if (a == architectures.end()) a = architectures.emplace(r.architecture, architectureId(r.architecture, owner())).first;
+    if (a == architectures.end()) a = architectures.emplace(r.architecture, idByName("architectures", r.architecture, owner())).first;
     auto d = datasets.find(r.dataset);
-    if (d == datasets.end()) d = datasets.emplace(r.dataset, datasetId(r.dataset, owner())).first;
+    if (d == datasets.end()) d = datasets.emplace(r.dataset, idByName("datasets", r.dataset, owner())).first;
     if (!blobsPresent.count(r.blobSha256)) {
       if (!BlobStore::isSha256(r.blobSha256)) fail(ErrorKind::Config, owner(), "blobSha256 is not a SHA-256");
       ensureBlob(r.blobSha256, reload ? std::function<StateDict()>([&] { return reload(i); }) : nullptr);
@@ -571,10 +571,7 @@ std::vector<int64_t> Catalogue::addModelRecords(const std::vector<ModelRecord>& 
 }
 
 std::optional<ModelRecord> Catalogue::model(int64_t id) {
-  sql::Statement s(*db_, std::string("SELECT ") + kModelColumns + " WHERE m.id = ?");
-  s.bind(1, id);
-  if (!s.step()) return std::nullopt;
-  return readModel(s);
+  return queryOne(*db_, std::string("SELECT ") + kModelColumns + " WHERE m.id = ?", {id}, readModel);
 }
 
 std::vector<ModelRecord> Catalogue::listModels(const ModelFilter& filter) {
@@ -675,18 +672,12 @@ void Catalogue::finishRun(int64_t id, const std::string& status, const nlohmann:
 }
 
 std::optional<RunRecord> Catalogue::run(int64_t id) {
-  sql::Statement s(*db_, std::string("SELECT ") + kRunColumns + " WHERE id = ?");
-  s.bind(1, id);
-  if (!s.step()) return std::nullopt;
-  return readRun(s);
+  return queryOne(*db_, std::string("SELECT ") + kRunColumns + " WHERE id = ?", {id}, readRun);
 }
 
 std::vector<RunRecord> Catalogue::listRuns(const std::string& kind) {
-  sql::Statement s(*db_, std::string("SELECT ") + kRunColumns + (kind.empty() ? "" : " WHERE kind = ?") + " ORDER BY id");
-  if (!kind.empty()) s.bind(1, kind);
-  std::vector<RunRecord> out;
-  while (s.step()) out.push_back(readRun(s));
-  return out;
+  if (kind.empty()) return queryRows(*db_, std::string("SELECT ") + kRunColumns + " ORDER BY id", {}, readRun);
+  return queryRows(*db_, std::string("SELECT ") + kRunColumns + " WHERE kind = ? ORDER BY id", {kind}, readRun);
 }
 
 void Catalogue::addMetrics(int64_t runId, const std::vector<MetricPoint>& points) {
@@ -702,13 +693,10 @@ void Catalogue::addMetrics(int64_t runId, const std::vector<MetricPoint>& points
 }
 
 std::vector<MetricPoint> Catalogue::metrics(int64_t runId, const std::string& name) {
-  sql::Statement s(*db_, std::string("SELECT step, name, value FROM run_metrics WHERE run_id = ?") +
-                             (name.empty() ? "" : " AND name = ?") + " ORDER BY name, step");
-  s.bind(1, runId);
-  if (!name.empty()) s.bind(2, name);
-  std::vector<MetricPoint> out;
-  while (s.step()) out.push_back({s.int64(0), s.text(1), s.real(2)});
-  return out;
+  auto read = [](const sql::Statement& s) { return MetricPoint{s.int64(0), s.text(1), s.real(2)}; };
+  const std::string select = "SELECT step, name, value FROM run_metrics WHERE run_id = ?";
+  if (name.empty()) return queryRows(*db_, select + " ORDER BY name, step", {runId}, read);
+  return queryRows(*db_, select + " AND name = ? ORDER BY step", {runId, name}, read);
 }
 
 // --- samples ---
@@ -721,8 +709,8 @@ int64_t Catalogue::addSample(const SampleRecord& r, const StateDict& weights) {
   if (r.runId != 0 && !run(r.runId)) fail(ErrorKind::NotFound, "run " + std::to_string(r.runId), "no such run");
   if (r.modelId != 0 && !model(r.modelId))
     fail(ErrorKind::NotFound, "model " + std::to_string(r.modelId), "no such model");
-  const int64_t architecture = architectureId(r.architecture, owner);
-  const int64_t dataset = datasetId(r.dataset, owner);
+  const int64_t architecture = idByName("architectures", r.architecture, owner);
+  const int64_t dataset = idByName("datasets", r.dataset, owner);
   ensureBlob(sha, [&] { return weights; });
   sql::Statement s(*db_, std::string("INSERT INTO samples(run_id, architecture_id, dataset_id, seed, sampling, "
                                      "conditioning, novelty, top1, top5, blob_sha256, model_id, created_at) "
@@ -740,18 +728,13 @@ int64_t Catalogue::addSample(const SampleRecord& r, const StateDict& weights) {
 }
 
 std::optional<SampleRecord> Catalogue::sample(int64_t id) {
-  sql::Statement s(*db_, std::string("SELECT ") + kSampleColumns + " WHERE s.id = ?");
-  s.bind(1, id);
-  if (!s.step()) return std::nullopt;
-  return readSample(s);
+  return queryOne(*db_, std::string("SELECT ") + kSampleColumns + " WHERE s.id = ?", {id}, readSample);
 }
 
 std::vector<SampleRecord> Catalogue::samples(int64_t runId) {
-  sql::Statement s(*db_, std::string("SELECT ") + kSampleColumns + (runId ? " WHERE s.run_id = ?" : "") + " ORDER BY s.id");
-  if (runId) s.bind(1, runId);
-  std::vector<SampleRecord> out;
-  while (s.step()) out.push_back(readSample(s));
-  return out;
+  if (runId == 0) return queryRows(*db_, std::string("SELECT ") + kSampleColumns + " ORDER BY s.id", {}, readSample);
+  return queryRows(*db_, std::string("SELECT ") + kSampleColumns + " WHERE s.run_id = ? ORDER BY s.id", {runId},
+                   readSample);
 }
 
 StateDict Catalogue::loadWeights(const SampleRecord& sample) {
@@ -794,10 +777,8 @@ void Catalogue::storeEmbedding(const std::string& kind, const std::string& key, 
 // --- maintenance ---
 
 std::vector<std::string> Catalogue::referencedBlobs() {
-  sql::Statement s(*db_, "SELECT blob_sha256 FROM models UNION SELECT blob_sha256 FROM samples");
-  std::vector<std::string> out;
-  while (s.step()) out.push_back(s.text(0));
-  return out;
+  return queryRows(*db_, "SELECT blob_sha256 FROM models UNION SELECT blob_sha256 FROM samples", {},
+                   [](const sql::Statement& s) { return s.text(0); });
 }
 
 IntegrityReport Catalogue::integrityCheck(bool verifyBlobs) {

@@ -154,8 +154,9 @@ class Catalogue {
  private:
   Catalogue(std::unique_ptr<sql::Database> db, const std::string& blobDirectory);
   void migrate();
-  int64_t datasetId(const std::string& name, const std::string& owner);
-  int64_t architectureId(const std::string& name, const std::string& owner);
+  // The id of a dataset or an architecture (table "datasets" or "architectures"); Error
+  // NotFound naming `owner` (what needed it) otherwise.
+  int64_t idByName(const std::string& table, const std::string& name, const std::string& owner);
   void ensureBlob(const std::string& sha256, const std::function<StateDict()>& reload);
   // Deletes those of the blobs that no row references, under the write lock; inside a
   // transaction, once the outermost one ends. Best effort: a blob that stays is an orphan.

@@ -118,14 +118,17 @@ std::optional<std::vector<std::string>> unprivileged() {
   return std::vector<std::string>{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
 }
 
-// Starts an import of `files` and waits until it has written `blobs` blob files.
-std::unique_ptr<igpg_test::ChildProcess> startImport(const std::string& catalogue,
-                                                     const std::vector<std::string>& files, int64_t blobs) {
-  auto p = std::make_unique<igpg_test::ChildProcess>(command(catalogue, importArgs(files)));
+// Seeds the catalogue with one model, starts importing 300 more and sends `sig` once
+// the import has written ten of their blobs.
+ProcessResult interruptImport(const igpg_test::ScratchDir& dir, const std::string& catalogue, int sig) {
+  seedCatalogue(catalogue);
+  igpg_test::ChildProcess p(command(catalogue, importArgs(writeWeightFiles(dir, 300))));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (p->running() && blobFiles(catalogue) < blobs && std::chrono::steady_clock::now() < deadline)
+  while (p.running() && blobFiles(catalogue) < 11 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  return p;
+  if (!p.running()) throw std::runtime_error("the import ended before it could be interrupted");
+  p.signal(sig);
+  return p.wait();
 }
 
 }  // namespace
@@ -316,12 +319,7 @@ void ZooCliTest::lockedCatalogueFailsAfterBusyTimeout() {
 void ZooCliTest::killedImportLeavesNothingHalfMade() {
   igpg_test::ScratchDir dir;
   const std::string cat = dir.file("zoo/catalogue.db");
-  seedCatalogue(cat);
-  const auto files = writeWeightFiles(dir, 300);
-  auto p = startImport(cat, files, 11);
-  QVERIFY2(p->running(), "the import ended before it could be killed");
-  p->signal(SIGKILL);
-  const ProcessResult r = p->wait();
+  const ProcessResult r = interruptImport(dir, cat, SIGKILL);
   QCOMPARE(r.signal, int(SIGKILL));
   // Killed while writing blobs: no rows, and every blob file whole.
   QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());
@@ -336,12 +334,7 @@ void ZooCliTest::killedImportLeavesNothingHalfMade() {
 void ZooCliTest::interruptedImportCancelsCleanly() {
   igpg_test::ScratchDir dir;
   const std::string cat = dir.file("zoo/catalogue.db");
-  seedCatalogue(cat);
-  const auto files = writeWeightFiles(dir, 300);
-  auto p = startImport(cat, files, 11);
-  QVERIFY2(p->running(), "the import ended before it could be interrupted");
-  p->signal(SIGINT);
-  const ProcessResult r = p->wait();
+  const ProcessResult r = interruptImport(dir, cat, SIGINT);
   QVERIFY2(r.exitCode == 130, r.err.c_str());
   QVERIFY2(contains(r.err, "igpg: error: import: cancelled; nothing was imported"), r.err.c_str());
   QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());

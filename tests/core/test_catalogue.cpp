@@ -38,16 +38,20 @@ bool sameWeights(const igpg::StateDict& a, const igpg::StateDict& b) {
   return true;
 }
 
-// Fills a fresh catalogue with the two names every model row needs.
+void addLabels(Catalogue& c, const std::string& architecture, const std::string& family, const std::string& dataset) {
+  igpg::ArchitectureRecord a;
+  a.name = architecture;
+  a.family = family;
+  c.upsertArchitecture(a);
+  igpg::DatasetRecord d;
+  d.name = dataset;
+  c.upsertDataset(d);
+}
+
+// A fresh catalogue with the two names every model row of these tests needs.
 std::unique_ptr<Catalogue> openWithLabels(const std::string& path) {
   auto c = Catalogue::open(path);
-  igpg::ArchitectureRecord a;
-  a.name = "mlp-4";
-  a.family = "mlp";
-  c->upsertArchitecture(a);
-  igpg::DatasetRecord d;
-  d.name = "digits";
-  c->upsertDataset(d);
+  addLabels(*c, "mlp-4", "mlp", "digits");
   return c;
 }
 
@@ -297,13 +301,7 @@ void CatalogueTest::modelsRoundTrip() {
 void CatalogueTest::filtersSortsAndPages() {
   igpg_test::ScratchDir dir;
   auto c = openWithLabels(dir.file("c.db"));
-  igpg::ArchitectureRecord a;
-  a.name = "resnet18";
-  a.family = "resnet";
-  c->upsertArchitecture(a);
-  igpg::DatasetRecord d;
-  d.name = "fashion-mnist";
-  c->upsertDataset(d);
+  addLabels(*c, "resnet18", "resnet", "fashion-mnist");
   const igpg::StateDict w = makeWeights(1);
   std::vector<igpg::ModelWeights> batch;
   for (int i = 0; i < 20; ++i) {
