@@ -38,7 +38,8 @@ const std::vector<Migration>& migrations() {
     std::vector<Migration> out;
     for (const auto& name : embeddedFilesUnder("migrations/")) {
       const std::string base = name.substr(std::strlen("migrations/"));
-      if (base.size() < 6 || base[4] != '_' || !std::all_of(base.begin(), base.begin() + 4, [](unsigned char c) { return std::isdigit(c); }))
+      if (base.size() < 6 || base[4] != '_' ||
+          !std::all_of(base.begin(), base.begin() + 4, [](unsigned char c) { return std::isdigit(c); }))
         fail(ErrorKind::Internal, name, "migration files are named NNNN_name.sql");
       const int version = std::stoi(base.substr(0, 4));
       if (version != int(out.size()) + 1)
@@ -551,7 +552,8 @@ std::vector<int64_t> Catalogue::addModelRecords(const std::vector<ModelRecord>& 
              " on " + r.dataset + ")";
     };
     auto a = architectures.find(r.architecture);
-    if (a == architectures.end()) a = architectures.emplace(r.architecture, idByName("architectures", r.architecture, owner())).first;
+    if (a == architectures.end())
+      a = architectures.emplace(r.architecture, idByName("architectures", r.architecture, owner())).first;
     auto d = datasets.find(r.dataset);
     if (d == datasets.end()) d = datasets.emplace(r.dataset, idByName("datasets", r.dataset, owner())).first;
     if (!blobsPresent.count(r.blobSha256)) {
@@ -666,7 +668,8 @@ void Catalogue::setRunCheckpoint(int64_t id, const std::string& checkpointPath) 
 
 void Catalogue::finishRun(int64_t id, const std::string& status, const nlohmann::json& summary) {
   requireRunStatus(status, true);
-  sql::Statement s(*db_, std::string("UPDATE runs SET status = ?, summary = ?, finished_at = ") + kNow + " WHERE id = ?");
+  sql::Statement s(*db_,
+                   std::string("UPDATE runs SET status = ?, summary = ?, finished_at = ") + kNow + " WHERE id = ?");
   s.bind(1, status).bind(2, summary.dump()).bind(3, id).run();
   if (db_->changes() == 0) fail(ErrorKind::NotFound, "run " + std::to_string(id), "no such run");
 }

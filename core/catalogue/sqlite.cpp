@@ -107,8 +107,9 @@ void Database::fail(int rc, const std::string& context) const {
                 " ms; set IGPG_BUSY_TIMEOUT_MS to wait longer)";
       break;
     case SQLITE_READONLY:
-      message = readOnly_ ? "the catalogue was opened read-only"
-                          : "the catalogue is read-only (" + detail + "); check the permissions of the file and its folder";
+      message = readOnly_
+                    ? "the catalogue was opened read-only"
+                    : "the catalogue is read-only (" + detail + "); check the permissions of the file and its folder";
       break;
     case SQLITE_CANTOPEN:
       message = "cannot open the catalogue: " + cannotOpenReason(path_, sqlite3_system_errno(db_));

@@ -150,8 +150,8 @@ class ZooCliTest : public QObject {
 void ZooCliTest::importListShowExportRemove() {
   igpg_test::ScratchDir dir;
   const std::string cat = dir.file("zoo/catalogue.db");
-  ProcessResult r = runIgpg(cat, {"--json", "zoo", "import", "--arch", "tinycnn", "--dataset", "fashion-mnist", "--epoch",
-                               "3", "--seed", "7", "--source", "paper release", kFixture, kFixture});
+  ProcessResult r = runIgpg(cat, {"--json", "zoo", "import", "--arch", "tinycnn", "--dataset", "fashion-mnist",
+                                  "--epoch", "3", "--seed", "7", "--source", "paper release", kFixture, kFixture});
   QVERIFY2(r.exitCode == 0, r.err.c_str());
   auto imported = nlohmann::json::parse(r.out);
   QCOMPARE(int(imported.size()), 2);

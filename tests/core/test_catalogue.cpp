@@ -141,9 +141,11 @@ void CatalogueTest::migratesFromEmptyFileAndReopens() {
   QCOMPARE(rawInt(path, "PRAGMA user_version"), int64_t(Catalogue::latestSchemaVersion()));
   QCOMPARE(rawInt(path, "PRAGMA application_id"), int64_t(1229410375));
   for (const char* table : {"datasets", "architectures", "models", "runs", "run_metrics", "samples", "embeddings"})
-    QCOMPARE(rawInt(path, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table + "'"),
-             int64_t(1));
-  QCOMPARE(rawInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'models_%'"), int64_t(13));
+    QCOMPARE(
+        rawInt(path, std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table + "'"),
+        int64_t(1));
+  QCOMPARE(rawInt(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'models_%'"),
+           int64_t(13));
   // WAL is a property of the file, so a fresh connection sees it.
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
@@ -673,7 +675,8 @@ void CatalogueTest::lockedCatalogueFailsClearly() {
     Catalogue::WriteTransaction hold(*writer);
     writer->addModel(makeRecord(1), makeWeights(1));
     const auto start = std::chrono::steady_clock::now();
-    const std::string e = errorOf([&] { blocked->addModel(makeRecord(2), makeWeights(2)); }, igpg::ErrorKind::Catalogue);
+    const std::string e =
+        errorOf([&] { blocked->addModel(makeRecord(2), makeWeights(2)); }, igpg::ErrorKind::Catalogue);
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     QVERIFY2(contains(e, "locked by another writer") && contains(e, path) && contains(e, "IGPG_BUSY_TIMEOUT_MS"),
              e.c_str());

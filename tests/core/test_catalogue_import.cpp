@@ -83,7 +83,8 @@ void CatalogueImportTest::importsFileAndCreatesLabels() {
   QCOMPARE(m->seed, int64_t(1));
   QCOMPARE(m->epoch, int64_t(3));
   QVERIFY(std::isnan(m->top1));
-  QCOMPARE(m->metadata["imported_from"].get<std::string>(), std::filesystem::absolute(fixture).lexically_normal().string());
+  QCOMPARE(m->metadata["imported_from"].get<std::string>(),
+           std::filesystem::absolute(fixture).lexically_normal().string());
   QCOMPARE(m->metadata["file_format"].get<std::string>(), std::string("safetensors"));
   // The file's own metadata moves to the row; the blob holds the tensors only.
   const igpg::StateDict original = igpg::loadWeightsFile(fixture);
@@ -198,7 +199,8 @@ void CatalogueImportTest::importsPyTorchFile() {
   const auto imported = igpg::importWeightFiles(*c, {pt}, labels());
   const auto m = c->model(imported[0].id);
   QCOMPARE(m->numParams, int64_t(2464));
-  QCOMPARE(m->metadata["file_format"].get<std::string>(), std::string(igpg::weightsFormatName(igpg::detectWeightsFormat(pt))));
+  QCOMPARE(m->metadata["file_format"].get<std::string>(),
+           std::string(igpg::weightsFormatName(igpg::detectWeightsFormat(pt))));
   const igpg::StateDict stored = c->loadWeights(*m);
   const igpg::StateDict reference = igpg::loadSafetensors(igpg_test::fixture("tinycnn_fmnist.safetensors"));
   QCOMPARE(stored.size(), reference.size());

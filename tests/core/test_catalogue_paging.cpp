@@ -138,7 +138,8 @@ void CataloguePagingTest::pagesSortedByAccuracy() {
   for (int64_t offset : {int64_t(0), int64_t(50000), kModels - 50}) {
     f.offset = offset;
     std::vector<igpg::ModelRecord> page;
-    checkTime(("top1 desc, offset " + std::to_string(offset)).c_str(), bestMs([&] { page = catalogue_->listModels(f); }));
+    checkTime(("top1 desc, offset " + std::to_string(offset)).c_str(),
+              bestMs([&] { page = catalogue_->listModels(f); }));
     QCOMPARE(int(page.size()), 50);
     for (size_t i = 0; i < page.size(); ++i) QCOMPARE(page[i].id, sorted[size_t(offset) + i].id);
   }
