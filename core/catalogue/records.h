@@ -105,7 +105,9 @@ struct SampleRecord {
 struct IntegrityReport {
   std::vector<std::string> problems;  // empty when everything holds
   int64_t modelsChecked = 0, samplesChecked = 0, blobsChecked = 0;
-  int64_t orphanBlobs = 0;  // blob files no row references (harmless; see cleanupOrphanBlobs)
+  // Blob files no row references and temporaries of interrupted writes: harmless, and
+  // what cleanupOrphanBlobs removes.
+  int64_t orphanBlobs = 0;
   bool ok() const { return problems.empty(); }
 };
 
