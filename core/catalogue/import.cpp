@@ -12,11 +12,18 @@ namespace {
 
 // The blob holds the tensors only; a file's own metadata goes to the row, so identical
 // weights from differently annotated files share one blob.
-StateDict readForImport(const std::string& file, nlohmann::json& fileMetadata) {
+StateDict readForImport(const std::string& file, const ImportOptions& options, nlohmann::json& fileMetadata) {
   StateDict weights = loadWeightsFile(file);
   if (weights.empty()) fail(ErrorKind::Format, file, "holds no tensors");
   fileMetadata = weights.metadata;
   weights.metadata.clear();
+  if (options.conform) {
+    try {
+      options.conform(weights, file);
+    } catch (const Error& e) {
+      rethrowWithContext(e, file);
+    }
+  }
   return weights;
 }
 
@@ -48,14 +55,7 @@ std::vector<ImportedModel> importWeightFiles(Catalogue& catalogue, const std::ve
     cancelled();
     const std::string& file = files[i];
     nlohmann::json fileMetadata;
-    const StateDict weights = readForImport(file, fileMetadata);
-    if (options.validate) {
-      try {
-        options.validate(weights, file);
-      } catch (const Error& e) {
-        rethrowWithContext(e, file);
-      }
-    }
+    const StateDict weights = readForImport(file, options, fileMetadata);
     ModelRecord r;
     r.architecture = options.architecture.name;
     r.dataset = options.dataset.name;
@@ -82,7 +82,7 @@ std::vector<ImportedModel> importWeightFiles(Catalogue& catalogue, const std::ve
   if (!catalogue.findDataset(options.dataset.name)) catalogue.upsertDataset(options.dataset);
   const auto ids = catalogue.addModelRecords(records, [&](size_t i) {
     nlohmann::json ignored;
-    return readForImport(files[i], ignored);
+    return readForImport(files[i], options, ignored);
   });
   for (size_t i = 0; i < imported.size(); ++i) {
     imported[i].id = ids[i];

@@ -21,9 +21,11 @@ struct ImportOptions {
   DatasetRecord dataset;
   std::string source = "import";
   int64_t seed = -1, epoch = -1;
-  // Optional check of a file's tensors against the architecture (names, shapes, dtypes);
-  // throws igpg::Error to reject the file. Errors are prefixed with the file's path.
-  std::function<void(const StateDict& weights, const std::string& file)> validate;
+  // Optional: makes a file's tensors conform to the architecture. It checks names, shapes
+  // and dtypes, and may rename or reorder the tensors into the architecture's layout
+  // (e.g. strip a "module." prefix); what it leaves is what is stored. Throws igpg::Error
+  // to reject the file; the error is prefixed with the file's path.
+  std::function<void(StateDict& weights, const std::string& file)> conform;
 };
 
 struct ImportedModel {

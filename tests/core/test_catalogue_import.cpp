@@ -1,5 +1,5 @@
 // Importing weight files (all or none, labels created on demand, duplicates reported,
-// validation and cancellation) and the per-tensor statistics of `zoo show`.
+// the architecture's conform hook, cancellation) and the per-tensor statistics of `zoo show`.
 #include "igpg_test.h"
 #include "test_util.h"
 
@@ -50,7 +50,7 @@ class CatalogueImportTest : public QObject {
   void importsFileAndCreatesLabels();
   void keepsExistingLabelsAndReportsDuplicates();
   void badFileImportsNothing();
-  void validationRejectsFile();
+  void conformRejectsOrRewritesFiles();
   void cancelImportsNothing();
   void importsPyTorchFile();
   void familyFromLabel();
@@ -143,20 +143,20 @@ void CatalogueImportTest::badFileImportsNothing() {
   }
 }
 
-void CatalogueImportTest::validationRejectsFile() {
+void CatalogueImportTest::conformRejectsOrRewritesFiles() {
   igpg_test::ScratchDir dir;
   auto c = Catalogue::open(dir.file("c.db"));
   const auto files = writeFiles(dir, 3);
   igpg::ImportOptions o = labels();
   std::vector<std::string> seen;
-  o.validate = [&](const igpg::StateDict& w, const std::string& file) {
+  o.conform = [&](igpg::StateDict& w, const std::string& file) {
     seen.push_back(file);
     if (w.at("layer.weight")[0][0].item<float>() == 1.0f)
       igpg::fail(igpg::ErrorKind::Mismatch, "tensor layer.weight", "shape does not fit tinycnn");
   };
   try {
     igpg::importWeightFiles(*c, files, o);
-    QFAIL("validation did not stop the import");
+    QFAIL("conform did not stop the import");
   } catch (const igpg::Error& e) {
     QVERIFY(e.kind() == igpg::ErrorKind::Mismatch);
     QCOMPARE(std::string(e.what()), files[1] + ": tensor layer.weight: shape does not fit tinycnn");
@@ -164,6 +164,17 @@ void CatalogueImportTest::validationRejectsFile() {
   QCOMPARE(int(seen.size()), 2);
   QCOMPARE(c->countModels(), int64_t(0));
   QCOMPARE(countBlobFiles(*c), int64_t(0));
+
+  // What conform leaves is what is stored: here, names in the architecture's layout.
+  o.conform = [](igpg::StateDict& w, const std::string&) {
+    igpg::StateDict renamed;
+    for (const auto& e : w.entries()) renamed.add("features.0." + e.name, e.tensor);
+    w = renamed;
+  };
+  const auto imported = igpg::importWeightFiles(*c, {files[2]}, o);
+  const igpg::StateDict stored = c->loadWeights(*c->model(imported[0].id));
+  QVERIFY(stored.contains("features.0.layer.weight"));
+  QVERIFY(torch::equal(stored.at("features.0.layer.weight"), torch::full({3, 2}, 2.0f)));
 }
 
 void CatalogueImportTest::cancelImportsNothing() {
