@@ -105,10 +105,11 @@ class Runner {
   do { if (!(cond)) qtest_compat::failAt("'" #cond "' returned FALSE.", __FILE__, __LINE__); } while (0)
 #define QVERIFY2(cond, msg) \
   do { if (!(cond)) qtest_compat::failAt(std::string("'" #cond "' returned FALSE. (") + (msg) + ")", __FILE__, __LINE__); } while (0)
+// The values are copied: a reference to a member of a temporary ("f()->id") would dangle.
 #define QCOMPARE(actual, expected)                                                           \
   do {                                                                                       \
-    const auto& igpg_a = (actual);                                                           \
-    const auto& igpg_e = (expected);                                                         \
+    const auto igpg_a = (actual);                                                            \
+    const auto igpg_e = (expected);                                                          \
     if (!qtest_compat::equal(igpg_a, igpg_e))                                                \
       qtest_compat::failAt(std::string("Compared values are not the same\n   Actual   (" #actual "): ") + \
                                qtest_compat::show(igpg_a) + "\n   Expected (" #expected "): " + \

@@ -50,14 +50,13 @@ static std::string drain(int fd) {
   return text;
 }
 
-ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         double timeoutSeconds) {
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env)
+    : io_("proc") {
   // stdout/stderr go to temporary files so that large outputs cannot dead-lock on pipes.
-  ScratchDir io("proc");
-  const std::string outPath = io.file("out"), errPath = io.file("err");
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
+  const std::string outPath = io_.file("out"), errPath = io_.file("err");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
     int o = ::open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int e = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int in = ::open("/dev/null", O_RDONLY);
@@ -71,27 +70,49 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  ProcessResult result;
-  int status = 0;
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+}
+
+void ChildProcess::signal(int sig) {
+  if (!reaped_) ::kill(pid_, sig);
+}
+
+bool ChildProcess::running() {
+  if (!reaped_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+ProcessResult ChildProcess::wait(double timeoutSeconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeoutSeconds);
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
+  while (running()) {
     if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      reaped_ = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  if (WIFEXITED(status)) result.exitCode = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-  int fo = ::open(outPath.c_str(), O_RDONLY), fe = ::open(errPath.c_str(), O_RDONLY);
+  ProcessResult result;
+  if (WIFEXITED(status_)) result.exitCode = WEXITSTATUS(status_);
+  if (WIFSIGNALED(status_)) result.signal = WTERMSIG(status_);
+  int fo = ::open(io_.file("out").c_str(), O_RDONLY), fe = ::open(io_.file("err").c_str(), O_RDONLY);
   result.out = drain(fo);
   result.err = drain(fe);
   ::close(fo);
   ::close(fe);
   return result;
+}
+
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         double timeoutSeconds) {
+  return ChildProcess(argv, env).wait(timeoutSeconds);
 }
 
 std::string binary(const std::string& name) { return std::string(kBinDir) + "/" + name; }

@@ -33,6 +33,26 @@ struct ProcessResult {
 ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {}, double timeoutSeconds = 120);
 
+// A program started without waiting for it, for tests that run several at once or
+// signal one part-way. The destructor kills and reaps it if it still runs.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const std::vector<std::string>& env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  void signal(int sig);
+  bool running();
+  // Waits for the exit (SIGKILL after the timeout) and collects the output.
+  ProcessResult wait(double timeoutSeconds = 120);
+
+ private:
+  ScratchDir io_;
+  int pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
 // Path of a binary built into build/bin (e.g. "igpg").
 std::string binary(const std::string& name);
 std::string fixture(const std::string& name);
