@@ -1,0 +1,174 @@
+#include "prior/gpt.h"
+
+#include "common/error.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace igpg {
+
+namespace F = torch::nn::functional;
+
+int64_t conditionLength(const GPTOptions& o) { return (o.archDim > 0) + (o.datasetDim > 0) + 1; }
+
+CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t width, int64_t heads, double dropout)
+    : heads_(heads), dropout_(dropout) {
+  if (width % heads != 0)
+    fail(ErrorKind::Config, "heads", "the width (" + std::to_string(width) + ") must be a multiple of heads");
+  qkv = register_module("qkv", torch::nn::Linear(width, 3 * width));
+  proj = register_module("proj", torch::nn::Linear(width, width));
+}
+
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
+                                               int64_t past) {
+  const int64_t B = x.size(0), T = x.size(1), C = x.size(2), hd = C / heads_;
+  auto parts = qkv(x).split(C, 2);                                   // 3 x (B, T, C)
+  auto q = parts[0].view({B, T, heads_, hd}).transpose(1, 2);        // (B, H, T, hd)
+  auto k = parts[1].view({B, T, heads_, hd}).transpose(1, 2);
+  auto v = parts[2].view({B, T, heads_, hd}).transpose(1, 2);
+  if (cacheK) {
+    cacheK->narrow(2, past, T).copy_(k);
+    cacheV->narrow(2, past, T).copy_(v);
+    k = cacheK->narrow(2, 0, past + T);                              // (B, H, past+T, hd)
+    v = cacheV->narrow(2, 0, past + T);
+  }
+  const int64_t S = k.size(2);
+  auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));  // (B, H, T, S)
+  if (T > 1) {
+    // Query i (absolute past + i) sees keys 0..past+i.
+    auto rows = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(1) + past;
+    auto cols = torch::arange(S, x.options().dtype(torch::kInt64)).unsqueeze(0);
+    att = att.masked_fill(cols > rows, -std::numeric_limits<float>::infinity());
+  }
+  att = torch::softmax(att, -1);
+  if (dropout_ > 0 && is_training()) att = F::dropout(att, F::DropoutFuncOptions().p(dropout_).training(true));
+  auto y = torch::matmul(att, v);                                    // (B, H, T, hd)
+  y = y.transpose(1, 2).contiguous().view({B, T, C});
+  return proj(y);
+}
+
+GPTBlockImpl::GPTBlockImpl(int64_t width, int64_t heads, double dropout) : dropout_(dropout) {
+  ln1 = register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  attn = register_module("attn", CausalSelfAttention(width, heads, dropout));
+  ln2 = register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})));
+  fc = register_module("fc", torch::nn::Linear(width, 4 * width));
+  out = register_module("out", torch::nn::Linear(4 * width, width));
+}
+
+torch::Tensor GPTBlockImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
+                                    int64_t past) {
+  auto h = x + attn(ln1(x), cacheK, cacheV, past);
+  auto m = out(F::gelu(fc(ln2(h))));
+  if (dropout_ > 0 && is_training()) m = F::dropout(m, F::DropoutFuncOptions().p(dropout_).training(true));
+  return h + m;
+}
+
+GPTImpl::GPTImpl(const GPTOptions& o) : options_(o) {
+  if (o.vocabSize < 2) fail(ErrorKind::Config, "vocab", "needs at least 2 tokens");
+  if (o.contextLength < 2) fail(ErrorKind::Config, "context", "context length must be at least 2");
+  tokenEmbedding = register_module("token_embedding", torch::nn::Embedding(o.vocabSize, o.width));
+  positionEmbedding =
+      register_module("position_embedding", torch::nn::Embedding(conditionLength(o) + o.contextLength, o.width));
+  roleEmbedding = register_module("role_embedding", torch::nn::Embedding(o.numRoles, o.width));
+  inChunkEmbedding = register_module("in_chunk_embedding", torch::nn::Embedding(o.tokensPerChunk, o.width));
+  structureProjection = register_module("structure_projection", torch::nn::Linear(o.structureDim, o.width));
+  if (o.archDim > 0) archProjection = register_module("arch_projection", torch::nn::Linear(o.archDim, o.width));
+  if (o.datasetDim > 0)
+    datasetProjection = register_module("dataset_projection", torch::nn::Linear(o.datasetDim, o.width));
+  startToken = register_parameter("start_token", torch::randn({o.width}) * 0.02);
+  blocks = register_module("blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.layers; ++i) blocks->push_back(GPTBlock(o.width, o.heads, o.dropout));
+  lnFinal = register_module("ln_final", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.width})));
+  head = register_module("head", torch::nn::Linear(torch::nn::LinearOptions(o.width, o.vocabSize).bias(false)));
+  // GPT-2 initialization: small normal weights, residual projections scaled by depth.
+  for (auto& p : named_parameters()) {
+    const auto& name = p.key();
+    auto& t = p.value();
+    torch::NoGradGuard noGrad;
+    if (name.find("bias") != std::string::npos || name.find("ln") != std::string::npos) continue;
+    if (name == "start_token") continue;
+    const bool residual = name.find("proj.weight") != std::string::npos || name.find("out.weight") != std::string::npos;
+    t.normal_(0.0, residual ? 0.02 / std::sqrt(2.0 * double(o.layers)) : 0.02);
+  }
+}
+
+torch::Tensor GPTImpl::conditionPrefix(const torch::Tensor& archEmbedding, const torch::Tensor& datasetEmbedding,
+                                       int64_t batch) {
+  std::vector<torch::Tensor> parts;
+  if (options_.archDim > 0) {
+    TORCH_CHECK(archEmbedding.defined() && archEmbedding.size(-1) == options_.archDim,
+                "GPT: the prior was trained with architecture embeddings of size ", options_.archDim);
+    parts.push_back(archProjection(archEmbedding.reshape({-1, options_.archDim})).expand({batch, options_.width}));
+  }
+  if (options_.datasetDim > 0) {
+    TORCH_CHECK(datasetEmbedding.defined() && datasetEmbedding.size(-1) == options_.datasetDim,
+                "GPT: the prior was trained with dataset embeddings of size ", options_.datasetDim);
+    parts.push_back(
+        datasetProjection(datasetEmbedding.reshape({-1, options_.datasetDim})).expand({batch, options_.width}));
+  }
+  parts.push_back(startToken.unsqueeze(0).expand({batch, options_.width}));
+  return torch::stack(parts, 1);  // (B, P, C)
+}
+
+torch::Tensor GPTImpl::structureEmbedding(const TokenStructure& s) {
+  auto features = s.features.to(structureProjection->weight.scalar_type());
+  return structureProjection(features) + roleEmbedding(s.roles) + inChunkEmbedding(s.inChunk);  // (B, T, C)
+}
+
+torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache) {
+  const int64_t past = cache ? cache->length : 0;
+  const int64_t T = x.size(1);
+  TORCH_CHECK(past + T <= positionEmbedding->weight.size(0), "GPT: ", past + T,
+              " positions exceed the prior's context of ", positionEmbedding->weight.size(0));
+  auto positions = torch::arange(past, past + T, x.options().dtype(torch::kInt64));
+  auto h = x + positionEmbedding(positions).unsqueeze(0);  // (B, T, C)
+  for (size_t i = 0; i < blocks->size(); ++i) {
+    auto block = blocks[i]->as<GPTBlock>();
+    h = cache ? block->forward(h, &cache->keys[i], &cache->values[i], past) : block->forward(h);
+  }
+  if (cache) cache->length += T;
+  return head(lnFinal(h));  // (B, T, V)
+}
+
+torch::Tensor GPTImpl::forward(const torch::Tensor& prefix, const torch::Tensor& tokens,
+                               const TokenStructure& structure) {
+  const int64_t B = tokens.size(0), T = tokens.size(1), P = prefix.size(1);
+  TORCH_CHECK(structure.features.size(1) == T, "GPT::forward: structure for ", structure.features.size(1),
+              " tokens, window has ", T);
+  auto x = torch::cat({prefix, tokenEmbedding(tokens.narrow(1, 0, T - 1))}, 1);  // (B, P+T-1, C)
+  auto s = structureEmbedding(structure);                                         // (B, T, C)
+  x = torch::cat({x.narrow(1, 0, P - 1), x.narrow(1, P - 1, T) + s}, 1);
+  (void)B;
+  return run(x, nullptr).narrow(1, P - 1, T);  // (B, T, V)
+}
+
+KVCache GPTImpl::newCache(int64_t batch, int64_t maxLength, torch::Device device) const {
+  KVCache cache;
+  const int64_t hd = options_.width / options_.heads;
+  auto opts = torch::TensorOptions().dtype(head->weight.scalar_type()).device(device);
+  for (int64_t i = 0; i < options_.layers; ++i) {
+    cache.keys.push_back(torch::zeros({batch, options_.heads, maxLength, hd}, opts));
+    cache.values.push_back(torch::zeros({batch, options_.heads, maxLength, hd}, opts));
+  }
+  return cache;
+}
+
+torch::Tensor GPTImpl::start(KVCache& cache, const torch::Tensor& prefix, const torch::Tensor& context,
+                             const TokenStructure& structure) {
+  const int64_t P = prefix.size(1);
+  const int64_t c = context.defined() ? context.size(1) : 0;
+  TORCH_CHECK(structure.features.size(1) == c + 1, "GPT::start: structure must describe the ", c,
+              " context tokens and the next one");
+  auto x = c > 0 ? torch::cat({prefix, tokenEmbedding(context)}, 1) : prefix;  // (B, P+c, C)
+  x = torch::cat({x.narrow(1, 0, P - 1), x.narrow(1, P - 1, c + 1) + structureEmbedding(structure)}, 1);
+  cache.length = 0;
+  return run(x, &cache).select(1, P + c - 1);  // (B, V)
+}
+
+torch::Tensor GPTImpl::step(KVCache& cache, const torch::Tensor& token, const TokenStructure& next) {
+  auto x = tokenEmbedding(token.reshape({-1, 1})) + structureEmbedding(next);  // (B, 1, C)
+  return run(x, &cache).select(1, 0);                                          // (B, V)
+}
+
+}  // namespace igpg

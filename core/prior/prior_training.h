@@ -1,0 +1,53 @@
+// Training of the prior (paper equation 3): next-token cross-entropy over windows of at
+// most N_max tokens of each network's sequence, behind the conditioning prefix; AdamW with
+// linear warm-up and linear decay. Windows are drawn both at Algorithm 1's block starts
+// and at random offsets, so that blocks generated after the first one have been trained.
+#pragma once
+
+#include "jobs/progress.h"
+#include "prior/prior_model.h"
+#include "tokenizer/tokenizer_training.h"
+
+#include <string>
+#include <vector>
+
+namespace igpg {
+
+struct PriorExample {
+  torch::Tensor tokens;            // (L) int64
+  TokenStructure structure;        // batch 1, L tokens (share it between models of one architecture)
+  torch::Tensor archEmbedding;     // (Da), undefined when the prior does not condition on it
+  torch::Tensor datasetEmbedding;  // (Dd), likewise
+};
+
+struct PriorTrainOptions {
+  GPTOptions gpt;                  // vocab, tokens per chunk and embedding sizes are taken from the data
+  PriorInfo info;                  // provenance stored in the checkpoint
+  int64_t steps = 2000;
+  int64_t batchSize = 16;
+  double learningRate = 1e-3;
+  double finalLearningRate = 1e-5;
+  int64_t warmupSteps = 100;
+  double weightDecay = 0.01;
+  int64_t contextOverlap = -1;     // as SamplingOptions::contextOverlap
+  uint64_t seed = 0;
+  torch::Device device = torch::kCPU;
+  std::string checkpointPath;      // resumes from it when present
+  int64_t checkpointEvery = 500;
+};
+
+struct PriorTrainResult {
+  PriorModel prior;
+  double finalLoss = 0;      // mean over the last steps
+  double tokenAccuracy = 0;  // teacher-forced argmax accuracy over the last steps
+  int64_t steps = 0;
+  double seconds = 0;
+};
+
+PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const PriorTrainOptions& options,
+                            const JobControl& job, const StepMetricsSink& metrics = {});
+
+// Learning rate at a step of the warm-up + linear decay schedule.
+double priorLearningRate(const PriorTrainOptions& options, int64_t step);
+
+}  // namespace igpg

@@ -1,0 +1,46 @@
+// Sampling weight-token sequences from the prior, with a key/value cache so each new
+// token costs one step, and Algorithm 1 of the paper for networks whose sequence is
+// longer than the prior's context N_max: the first block is generated from the
+// conditioning alone, each later block from the conditioning plus a context window of the
+// previous block's last tokens, until the whole sequence exists.
+#pragma once
+
+#include "jobs/progress.h"
+#include "prior/gpt.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace igpg {
+
+struct SamplingOptions {
+  double temperature = 1.0;  // <= 0 means greedy (argmax)
+  int64_t topK = 0;          // 0: no top-k filter
+  double topP = 1.0;         // nucleus; 1: no filter
+  uint64_t seed = 0;
+  int64_t contextOverlap = -1;  // tokens of the previous block carried as context; -1: N_max / 2
+  bool useCache = true;         // false recomputes every step from scratch (for tests and benchmarks)
+};
+
+struct SampledBlock {
+  int64_t contextBegin = 0;  // first context token (== begin for the first block)
+  int64_t begin = 0;         // first generated token
+  int64_t end = 0;           // one past the last generated token
+};
+
+struct SampleResult {
+  torch::Tensor tokens;  // (B, L) int64 on the CPU
+  std::vector<SampledBlock> blocks;
+};
+
+// prefix (B, P, C) from GPT::conditionPrefix; structure describes all L tokens (batch 1 or B).
+SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
+                            const SamplingOptions& options, const JobControl& job = {});
+
+// The block schedule of Algorithm 1 for a sequence of `length` tokens.
+std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, int64_t overlap);
+
+// Filters logits (B, V) by temperature, top-k and top-p and draws one token per row.
+torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& options, at::Generator& generator);
+
+}  // namespace igpg

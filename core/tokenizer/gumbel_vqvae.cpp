@@ -1,0 +1,118 @@
+#include "tokenizer/gumbel_vqvae.h"
+
+#include "common/error.h"
+
+#include <torch/torch.h>
+
+namespace igpg {
+
+namespace F = torch::nn::functional;
+
+ResBlock1dImpl::ResBlock1dImpl(int64_t channels) {
+  const int64_t groups = channels % 8 == 0 ? 8 : 1;
+  norm1 = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels)));
+  conv1 = register_module("conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(channels, channels, 3).padding(1)));
+  norm2 = register_module("norm2", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels)));
+  conv2 = register_module("conv2", torch::nn::Conv1d(torch::nn::Conv1dOptions(channels, channels, 3).padding(1)));
+}
+
+torch::Tensor ResBlock1dImpl::forward(const torch::Tensor& x) {
+  auto h = conv1(F::silu(norm1(x)));
+  h = conv2(F::silu(norm2(h)));
+  return x + h;
+}
+
+GumbelVQVAEImpl::GumbelVQVAEImpl(const GumbelVQVAEOptions& o) : options_(o) {
+  if (o.tokensPerChunk <= 0 || o.chunkSize % o.tokensPerChunk != 0)
+    fail(ErrorKind::Config, "tokens-per-chunk",
+         "must divide the chunk size (" + std::to_string(o.chunkSize) + "), got " + std::to_string(o.tokensPerChunk));
+  if (o.codebookSize < 2) fail(ErrorKind::Config, "codebook", "needs at least 2 entries");
+  const int64_t stride = o.chunkSize / o.tokensPerChunk;
+  roleEmbedding = register_module("role_embedding", torch::nn::Embedding(o.numRoles, o.roleDim));
+
+  encIn = register_module("enc_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(1 + o.roleDim, o.hidden, 3).padding(1)));
+  encPre = register_module("enc_pre", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) encPre->push_back(ResBlock1d(o.hidden));
+  encDown = register_module("enc_down", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, o.hidden, stride).stride(stride)));
+  encPost = register_module("enc_post", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) encPost->push_back(ResBlock1d(o.hidden));
+  encOut = register_module("enc_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, o.codeDim, 1)));
+
+  codebook = register_module("codebook", torch::nn::Embedding(o.codebookSize, o.codeDim));
+  torch::nn::init::normal_(codebook->weight, 0.0, 1.0);
+
+  decIn = register_module("dec_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.codeDim + o.roleDim, o.hidden, 3).padding(1)));
+  decPre = register_module("dec_pre", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) decPre->push_back(ResBlock1d(o.hidden));
+  decUp = register_module("dec_up", torch::nn::ConvTranspose1d(
+                                        torch::nn::ConvTranspose1dOptions(o.hidden, o.hidden, stride).stride(stride)));
+  decPost = register_module("dec_post", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) decPost->push_back(ResBlock1d(o.hidden));
+  decOut = register_module("dec_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden + o.roleDim, 1, 3).padding(1)));
+}
+
+torch::Tensor GumbelVQVAEImpl::roleFeatures(const torch::Tensor& roles, int64_t length) {
+  // roles (B, K) -> (B, roleDim, K), then average-pooled to `length` positions.
+  auto r = roleEmbedding(roles).transpose(1, 2);
+  if (length != r.size(2)) r = F::adaptive_avg_pool1d(r, F::AdaptiveAvgPool1dFuncOptions(length));
+  return r;
+}
+
+torch::Tensor GumbelVQVAEImpl::encode(const torch::Tensor& values, const torch::Tensor& roles) {
+  TORCH_CHECK(values.dim() == 2 && values.size(1) == options_.chunkSize,
+              "GumbelVQVAE::encode: expected values (B, ", options_.chunkSize, "), got ", values.sizes());
+  TORCH_CHECK(roles.sizes() == values.sizes(), "GumbelVQVAE::encode: roles must match values, got ", roles.sizes());
+  // Padded positions are zeroed here, so whatever they hold cannot reach the codes.
+  auto real = (roles != int64_t(0)).to(values.scalar_type());
+  auto x = torch::cat({(values * real).unsqueeze(1), roleFeatures(roles, options_.chunkSize)}, 1);  // (B, 1+R, K)
+  auto h = encIn(x);                                                                        // (B, H, K)
+  for (auto& m : *encPre) h = m->as<ResBlock1d>()->forward(h);
+  h = encDown(h);                                                                           // (B, H, l)
+  for (auto& m : *encPost) h = m->as<ResBlock1d>()->forward(h);
+  return encOut(F::silu(h)).transpose(1, 2);                                                // (B, l, D)
+}
+
+torch::Tensor GumbelVQVAEImpl::logits(const torch::Tensor& z) {
+  // -||z - e||^2 = 2 z.e - ||z||^2 - ||e||^2, computed without materializing (B, l, m, D).
+  const auto& e = codebook->weight;                                      // (m, D)
+  auto dot = torch::matmul(z, e.t());                                    // (B, l, m)
+  auto zz = z.pow(2).sum(-1, /*keepdim=*/true);                          // (B, l, 1)
+  auto ee = e.pow(2).sum(-1);                                            // (m)
+  return 2 * dot - zz - ee;
+}
+
+torch::Tensor GumbelVQVAEImpl::decode(const torch::Tensor& zq, const torch::Tensor& roles) {
+  TORCH_CHECK(zq.dim() == 3 && zq.size(1) == options_.tokensPerChunk && zq.size(2) == options_.codeDim,
+              "GumbelVQVAE::decode: expected (B, ", options_.tokensPerChunk, ", ", options_.codeDim, "), got ",
+              zq.sizes());
+  auto h = torch::cat({zq.transpose(1, 2), roleFeatures(roles, options_.tokensPerChunk)}, 1);  // (B, D+R, l)
+  h = decIn(h);                                                                               // (B, H, l)
+  for (auto& m : *decPre) h = m->as<ResBlock1d>()->forward(h);
+  h = decUp(h);                                                                               // (B, H, K)
+  for (auto& m : *decPost) h = m->as<ResBlock1d>()->forward(h);
+  h = torch::cat({F::silu(h), roleFeatures(roles, options_.chunkSize)}, 1);                   // (B, H+R, K)
+  return decOut(h).squeeze(1);                                                                // (B, K)
+}
+
+torch::Tensor GumbelVQVAEImpl::decodeIndices(const torch::Tensor& indices, const torch::Tensor& roles) {
+  return decode(codebook(indices), roles);
+}
+
+torch::Tensor GumbelVQVAEImpl::tokenize(const torch::Tensor& values, const torch::Tensor& roles) {
+  return logits(encode(values, roles)).argmax(-1);
+}
+
+VQForward GumbelVQVAEImpl::forward(const torch::Tensor& values, const torch::Tensor& roles, double tau, bool hard) {
+  auto z = encode(values, roles);                                         // (B, l, D)
+  auto lg = logits(z);                                                    // (B, l, m)
+  auto y = F::gumbel_softmax(lg, F::GumbelSoftmaxFuncOptions().tau(tau).hard(hard).dim(-1));
+  auto zq = torch::matmul(y, codebook->weight);                           // (B, l, D)
+  VQForward out;
+  out.reconstruction = decode(zq, roles);
+  out.indices = lg.argmax(-1);
+  out.commitment = (z - zq.detach()).pow(2).mean();
+  out.codebook = (z.detach() - zq).pow(2).mean();
+  return out;
+}
+
+}  // namespace igpg

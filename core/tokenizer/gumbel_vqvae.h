@@ -1,0 +1,84 @@
+// The Gumbel VQ-VAE of IGPG (paper section 2.2, equations 1-2): an encoder maps a chunk
+// of K normalized weights to l latent vectors, each is quantized by a Gumbel-softmax over
+// a codebook of m entries (hard, i.e. nearest code, at inference), and a decoder maps the
+// l code vectors back to K values.
+//
+// Logits are negative squared distances between the latent and every code, so the
+// hard Gumbel sample at tau -> 0 is the nearest code and the commitment/codebook terms of
+// equation 2 (||z - sg[z_q]||^2, ||sg[z] - z_q||^2) are meaningful.
+//
+// Both encoder and decoder also see, per value, where it came from (the parameter role:
+// weight, bias, BatchNorm statistics, ... and the padding mask), so a code can mean
+// different things in a bias and in a conv kernel.
+#pragma once
+
+#include <torch/nn.h>
+
+namespace igpg {
+
+struct GumbelVQVAEOptions {
+  int64_t chunkSize = 64;        // K: values per chunk
+  int64_t tokensPerChunk = 32;   // l: latent vectors (tokens) per chunk; must divide K
+  int64_t codebookSize = 1024;   // m
+  int64_t codeDim = 32;          // width of a code vector
+  int64_t hidden = 96;           // channels of the residual convolution stacks
+  int64_t resBlocks = 2;         // residual blocks before and after resampling
+  int64_t numRoles = 8;          // size of the role vocabulary fed beside the values
+  int64_t roleDim = 8;
+};
+
+// Output of one forward pass in training.
+struct VQForward {
+  torch::Tensor reconstruction;  // (B, K)
+  torch::Tensor indices;         // (B, l) int64: argmax codes
+  torch::Tensor commitment;      // scalar ||z - sg[z_q]||^2 (mean)
+  torch::Tensor codebook;        // scalar ||sg[z] - z_q||^2 (mean)
+};
+
+class ResBlock1dImpl : public torch::nn::Module {
+ public:
+  explicit ResBlock1dImpl(int64_t channels);
+  torch::Tensor forward(const torch::Tensor& x);  // (B, C, L) -> (B, C, L)
+
+ private:
+  torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};
+  torch::nn::Conv1d conv1{nullptr}, conv2{nullptr};
+};
+TORCH_MODULE(ResBlock1d);
+
+class GumbelVQVAEImpl : public torch::nn::Module {
+ public:
+  explicit GumbelVQVAEImpl(const GumbelVQVAEOptions& options);
+
+  // values (B, K) normalized weights, roles (B, K) int64 role ids (0 = padding).
+  // Returns latents z (B, l, D).
+  torch::Tensor encode(const torch::Tensor& values, const torch::Tensor& roles);
+  // Logits over the codebook: -||z - e_j||^2, (B, l, m).
+  torch::Tensor logits(const torch::Tensor& z);
+  // Code vectors (B, l, D) -> values (B, K).
+  torch::Tensor decode(const torch::Tensor& zq, const torch::Tensor& roles);
+  torch::Tensor decodeIndices(const torch::Tensor& indices, const torch::Tensor& roles);  // (B, l) -> (B, K)
+  // Nearest-code tokens (hard quantization, no noise): (B, K) -> (B, l) int64.
+  torch::Tensor tokenize(const torch::Tensor& values, const torch::Tensor& roles);
+
+  // Training pass with Gumbel-softmax at temperature tau (straight-through when hard).
+  VQForward forward(const torch::Tensor& values, const torch::Tensor& roles, double tau, bool hard);
+
+  const GumbelVQVAEOptions& options() const { return options_; }
+  torch::Tensor codebookWeights() const { return codebook->weight; }  // (m, D)
+
+ private:
+  torch::Tensor roleFeatures(const torch::Tensor& roles, int64_t length);  // (B, roleDim, length)
+
+  GumbelVQVAEOptions options_;
+  torch::nn::Embedding roleEmbedding{nullptr};
+  torch::nn::Conv1d encIn{nullptr}, encDown{nullptr}, encOut{nullptr};
+  torch::nn::ModuleList encPre{nullptr}, encPost{nullptr};
+  torch::nn::Embedding codebook{nullptr};
+  torch::nn::Conv1d decIn{nullptr}, decOut{nullptr};
+  torch::nn::ConvTranspose1d decUp{nullptr};
+  torch::nn::ModuleList decPre{nullptr}, decPost{nullptr};
+};
+TORCH_MODULE(GumbelVQVAE);
+
+}  // namespace igpg

@@ -1,0 +1,269 @@
+// The autoregressive prior: KV-cached sampling, Algorithm 1's block schedule, sampling
+// filters, conditioning encoders (built-in and TorchScript drop-ins), training that
+// really conditions, checkpoints and resume.
+#include "igpg_test.h"
+#include "test_util.h"
+
+#include "common/error.h"
+#include "prior/conditioning.h"
+#include "prior/prior_training.h"
+#include "prior/sampler.h"
+#include "prior/structure.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+namespace {
+
+igpg::WeightLayout smallLayout(int64_t hidden) {
+  return igpg::WeightLayout::fromShapes({{"fc1.weight", {hidden, 8}}, {"fc1.bias", {hidden}},
+                                         {"fc2.weight", {3, hidden}}, {"fc2.bias", {3}}});
+}
+
+igpg::TokenStructure structureFor(const igpg::WeightLayout& layout, int64_t chunk, int64_t tokensPerChunk) {
+  igpg::ChunkPlan plan(layout, igpg::Vectorization::ArchitectureWise, chunk);
+  return igpg::tokenStructure(plan, tokensPerChunk, layout.numLayers);
+}
+
+igpg::GPTOptions tinyOptions() {
+  igpg::GPTOptions o;
+  o.vocabSize = 16;
+  o.contextLength = 24;
+  o.layers = 2;
+  o.heads = 2;
+  o.width = 32;
+  o.datasetDim = 6;
+  o.structureDim = igpg::kStructureFeatures;
+  o.tokensPerChunk = 4;
+  return o;
+}
+
+}  // namespace
+
+class PriorTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void blockScheduleStitchesWithoutGapsOrOverlaps();
+  void cachedSamplingEqualsUncached();
+  void samplingFilters();
+  void builtinTextEncoderIsSmoothInNumbers();
+  void datasetEmbeddingSeesLabelsAndClasses();
+  void torchScriptEncodersDropIn();
+  void trainedPriorConditionsAndRegenerates();
+  void resumeContinuesExactly();
+};
+
+void PriorTest::blockScheduleStitchesWithoutGapsOrOverlaps() {
+  for (int64_t length : {1, 5, 24, 25, 100, 97 * 4 + 3}) {
+    for (int64_t overlap : {0, 1, 12, 23}) {
+      auto blocks = igpg::blockSchedule(length, 24, overlap);
+      QCOMPARE(blocks.front().begin, int64_t(0));
+      QCOMPARE(blocks.front().contextBegin, int64_t(0));
+      QCOMPARE(blocks.back().end, length);
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        QVERIFY(blocks[i].end > blocks[i].begin);
+        QVERIFY(blocks[i].end - blocks[i].contextBegin <= 24);  // a block fits the context
+        if (i > 0) {
+          QCOMPARE(blocks[i].begin, blocks[i - 1].end);  // no gap, no overlap of generated tokens
+          QCOMPARE(blocks[i].begin - blocks[i].contextBegin, overlap);
+        }
+      }
+    }
+  }
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::blockSchedule(100, 24, 24));
+}
+
+void PriorTest::cachedSamplingEqualsUncached() {
+  torch::manual_seed(3);
+  igpg::GPT gpt(tinyOptions());
+  gpt->to(torch::kFloat64);  // float64 so that both paths round identically
+  auto layout = smallLayout(10);                  // 80 + 10 + 30 + 3 = 123 values
+  auto structure = structureFor(layout, 8, 4);   // 16 chunks x 4 = 64 tokens: 4+ blocks of 24
+  const int64_t length = structure.roles.size(1);
+  QVERIFY(length > 2 * 24);
+  auto prefix = gpt->conditionPrefix({}, torch::randn({6}, torch::kFloat64), 3);
+  for (int64_t overlap : {8, 12}) {
+    igpg::SamplingOptions o;
+    o.seed = 11;
+    o.temperature = 1.0;
+    o.topK = 8;
+    o.contextOverlap = overlap;
+    auto cached = igpg::sampleSequence(gpt, prefix, structure, length, o);
+    o.useCache = false;
+    auto uncached = igpg::sampleSequence(gpt, prefix, structure, length, o);
+    QVERIFY(torch::equal(cached.tokens, uncached.tokens));
+    QCOMPARE(cached.tokens.size(0), int64_t(3));
+    QCOMPARE(cached.tokens.size(1), length);
+    QVERIFY(cached.blocks.size() >= 3);
+  }
+}
+
+void PriorTest::samplingFilters() {
+  auto gen = at::detail::createCPUGenerator(0);
+  auto logits = torch::tensor({{0.1, 3.0, 0.5, 2.9}, {5.0, 0.0, 0.0, 0.0}});
+  igpg::SamplingOptions o;
+  o.topK = 1;
+  for (int i = 0; i < 20; ++i) QVERIFY(torch::equal(igpg::sampleNext(logits, o, gen), torch::tensor({1, 0})));
+  o.topK = 0;
+  o.topP = 0.01;
+  for (int i = 0; i < 20; ++i) QVERIFY(torch::equal(igpg::sampleNext(logits, o, gen), torch::tensor({1, 0})));
+  o.topP = 1.0;
+  o.temperature = 0;
+  QVERIFY(torch::equal(igpg::sampleNext(logits, o, gen), torch::tensor({1, 0})));
+  // top-k = 2 never draws outside the two best.
+  o.temperature = 5.0;
+  o.topK = 2;
+  for (int i = 0; i < 50; ++i) {
+    auto t = igpg::sampleNext(logits, o, gen);
+    QVERIFY(t[0].item<int64_t>() == 1 || t[0].item<int64_t>() == 3);
+  }
+}
+
+void PriorTest::builtinTextEncoderIsSmoothInNumbers() {
+  auto enc = igpg::makeBuiltinTextEncoder();
+  auto e = [&](const std::string& blocks) { return enc->encode("resnet layers: [" + blocks + "], width: 16"); };
+  auto d = [](const torch::Tensor& a, const torch::Tensor& b) { return (a - b).norm().item<double>(); };
+  auto b232 = e("2, 3, 2"), b222 = e("2, 2, 2"), b333 = e("3, 3, 3"), b888 = e("8, 8, 8"), b111 = e("1, 1, 1");
+  QCOMPARE(b232.numel(), enc->dim());
+  QVERIFY(torch::equal(b232, e("2, 3, 2")));  // deterministic
+  QVERIFY(d(b232, b222) < d(b232, b888));
+  QVERIFY(d(b232, b333) < d(b232, b888));
+  QVERIFY(d(b222, b333) < d(b222, b888));
+  QVERIFY(d(b111, b222) < d(b111, b888));
+  // The field name matters: the same numbers under another field are elsewhere.
+  QVERIFY(d(b232, enc->encode("resnet depth: [2, 3, 2], width: 16")) > 0.1 * d(b232, b888));
+  // Words matter too.
+  QVERIFY(d(enc->encode("vgg layers: [2, 3, 2], width: 16"), b232) > 0);
+}
+
+void PriorTest::datasetEmbeddingSeesLabelsAndClasses() {
+  auto enc = igpg::makeBuiltinImageEncoder();
+  torch::manual_seed(0);
+  auto images = torch::randn({12, 1, 28, 28});
+  auto labels = torch::tensor({0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2});
+  auto a = igpg::datasetEmbedding(*enc, images, labels, 3);
+  QCOMPARE(a.numel(), igpg::datasetEmbeddingDim(*enc));
+  QVERIFY(torch::equal(a, igpg::datasetEmbedding(*enc, images, labels, 3)));
+  // The same images with classes relabelled (a different task) embed differently...
+  auto swapped = torch::tensor({1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 2, 2});
+  QVERIFY(!torch::allclose(a, igpg::datasetEmbedding(*enc, images, swapped, 3)));
+  // ... and so do transformed images (rot90) and other class counts.
+  QVERIFY(!torch::allclose(a, igpg::datasetEmbedding(*enc, images.rot90(1, {2, 3}), labels, 3)));
+  QVERIFY(!torch::allclose(a, igpg::datasetEmbedding(*enc, images, labels, 4)));
+  // Other image sizes are resized, not refused.
+  QCOMPARE(enc->encode(torch::randn({2, 1, 8, 8})).size(1), enc->dim());
+}
+
+void PriorTest::torchScriptEncodersDropIn() {
+  igpg_test::ScratchDir dir;
+  torch::jit::Module text("TextEnc");
+  text.define(R"(
+    def forward(self, text: str):
+        v = torch.zeros(5)
+        v[0] = float(len(text))
+        return v
+  )");
+  text.save(dir.file("text.pt"));
+  auto te = igpg::makeTextEncoder(dir.file("text.pt"));
+  QCOMPARE(te->dim(), int64_t(5));
+  QCOMPARE(te->encode("abcd")[0].item<double>(), 4.0);
+  QVERIFY(te->id().rfind("torchscript:", 0) == 0);
+
+  torch::jit::Module image("ImageEnc");
+  image.define(R"(
+    def forward(self, x):
+        return x.flatten(1).mean(1, keepdim=True).repeat(1, 7)
+  )");
+  image.save(dir.file("image.pt"));
+  auto ie = igpg::makeImageEncoder(dir.file("image.pt"));
+  QCOMPARE(ie->dim(), int64_t(7));
+  auto emb = igpg::datasetEmbedding(*ie, torch::ones({4, 1, 28, 28}), torch::tensor({0, 0, 1, 1}), 2);
+  QCOMPARE(emb.numel(), igpg::datasetEmbeddingDim(*ie));
+
+  // An image encoder that returns one vector for the whole batch has the wrong shape.
+  torch::jit::Module bad("BadEnc");
+  bad.define(R"(
+    def forward(self, x):
+        return x.mean()
+  )");
+  bad.save(dir.file("bad.pt"));
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::makeImageEncoder(dir.file("bad.pt")));
+  igpg_test::writeBytes(dir.file("junk.pt"), "not a module");
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::makeTextEncoder(dir.file("junk.pt")));
+}
+
+void PriorTest::trainedPriorConditionsAndRegenerates() {
+  // Two "datasets", each with its own fixed token sequence for one architecture; the
+  // sequence is longer than the context, so generation goes through Algorithm 1.
+  torch::manual_seed(5);
+  auto layout = smallLayout(10);
+  auto structure = structureFor(layout, 8, 4);
+  const int64_t L = structure.roles.size(1);
+  std::vector<igpg::PriorExample> zoo;
+  std::vector<torch::Tensor> sequences;
+  for (int d = 0; d < 2; ++d) {
+    sequences.push_back(torch::randint(16, {L}, torch::kInt64));
+    zoo.push_back({sequences.back(), structure, {}, torch::randn({6})});
+  }
+  igpg::PriorTrainOptions o;
+  o.gpt = tinyOptions();
+  o.steps = 300;
+  o.batchSize = 8;
+  o.learningRate = 3e-3;
+  o.warmupSteps = 20;
+  o.contextOverlap = 12;
+  auto result = igpg::trainPrior(zoo, o, {});
+  QVERIFY2(result.tokenAccuracy > 0.95, std::to_string(result.tokenAccuracy).c_str());
+  igpg::SamplingOptions s;
+  s.seed = 1;
+  s.temperature = 0.5;
+  s.contextOverlap = 12;
+  std::vector<torch::Tensor> generated;
+  for (int d = 0; d < 2; ++d) {
+    auto prefix = result.prior.gpt()->conditionPrefix({}, zoo[size_t(d)].datasetEmbedding, 1);
+    generated.push_back(igpg::sampleSequence(result.prior.gpt(), prefix, structure, L, s).tokens[0]);
+  }
+  // Same seed, different dataset: different samples, each close to its own zoo member.
+  QVERIFY(!torch::equal(generated[0], generated[1]));
+  for (int d = 0; d < 2; ++d) {
+    const double own = (generated[size_t(d)] == sequences[size_t(d)]).to(torch::kFloat32).mean().item<double>();
+    const double other = (generated[size_t(d)] == sequences[size_t(1 - d)]).to(torch::kFloat32).mean().item<double>();
+    QVERIFY2(own > 0.9, std::to_string(own).c_str());
+    QVERIFY(other < 0.3);
+  }
+}
+
+void PriorTest::resumeContinuesExactly() {
+  igpg_test::ScratchDir dir;
+  torch::manual_seed(6);
+  auto structure = structureFor(smallLayout(6), 8, 4);
+  const int64_t L = structure.roles.size(1);
+  std::vector<igpg::PriorExample> zoo = {{torch::randint(16, {L}, torch::kInt64), structure, {}, torch::randn({6})}};
+  igpg::PriorTrainOptions o;
+  o.gpt = tinyOptions();
+  o.steps = 20;
+  o.batchSize = 4;
+  auto straight = igpg::trainPrior(zoo, o, {});
+
+  o.checkpointPath = dir.file("prior.ckpt");
+  o.checkpointEvery = 0;
+  igpg::JobControl job;
+  int64_t seen = 0;
+  job.progress = [&](const igpg::ProgressEvent& e) {
+    seen = e.done;
+    if (e.done >= 9) job.cancel.cancel();  // interrupted after step 9 or 10
+  };
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::trainPrior(zoo, o, job));
+  QVERIFY(seen >= 9 && seen < 20);
+  QVERIFY(igpg_test::readBytes(o.checkpointPath).size() > 0);
+  auto resumed = igpg::trainPrior(zoo, o, {});
+  auto a = straight.prior.gpt()->named_parameters();
+  auto b = resumed.prior.gpt()->named_parameters();
+  for (const auto& p : a) QVERIFY2(torch::allclose(p.value(), b[p.key()], 1e-5, 1e-6), p.key().c_str());
+  auto saved = igpg::PriorModel::load(o.checkpointPath);
+  QCOMPARE(saved.options().contextLength, int64_t(24));
+}
+
+IGPG_TEST_MAIN(PriorTest)
+#include "test_prior.moc"
