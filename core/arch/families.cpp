@@ -211,8 +211,7 @@ Family vgg() {
     auto next = [&]() { return "features." + std::to_string(index++); };
     for (const auto& e : v["layers"]) {
       if (e.is_string()) {
-        b.maxPool(2, 2);
-        ++index;
+        b.maxPool(2, 2, next());
         continue;
       }
       b.conv(next(), e.get<int64_t>(), 3, 1, 1);

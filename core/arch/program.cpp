@@ -92,8 +92,7 @@ void ProgramBuilder::spatial(const Op& op, const Shape& in, Shape& out, const ch
   out.h = size(in.h);
   out.w = size(in.w);
   if (out.h < 1 || out.w < 1) {
-    const std::string at = op.name.empty() ? std::string(what) + " after op " + std::to_string(p_.ops_.size())
-                                           : op.name + " (" + what + ")";
+    const std::string at = op.name.empty() ? std::string(what) + " after " + lastNamed_ : op.name + " (" + what + ")";
     fail(ErrorKind::Config, fitWhere_,
          at + " would shrink a " + std::to_string(in.h) + "x" + std::to_string(in.w) +
              " feature map to nothing; the " + std::to_string(p_.input_.height) + "x" +
@@ -113,6 +112,7 @@ void ProgramBuilder::addSlot(const std::string& name, std::vector<int64_t> shape
 
 void ProgramBuilder::push(Op op, const Shape& out) {
   shapes_[size_t(op.output)] = out;
+  if (!op.name.empty()) lastNamed_ = op.name;
   p_.ops_.push_back(std::move(op));
 }
 
@@ -184,9 +184,10 @@ void ProgramBuilder::activation(OpKind kind, const std::string& r) {
   push(std::move(op), s);
 }
 
-void ProgramBuilder::maxPool(int64_t kernel, int64_t stride) {
+void ProgramBuilder::maxPool(int64_t kernel, int64_t stride, const std::string& name) {
   Op op;
   op.kind = OpKind::MaxPool2d;
+  op.name = name;
   op.kernel = kernel;
   op.stride = stride;
   const Shape in = shape(0);
@@ -195,9 +196,10 @@ void ProgramBuilder::maxPool(int64_t kernel, int64_t stride) {
   push(std::move(op), o);
 }
 
-void ProgramBuilder::avgPool(int64_t kernel, int64_t stride) {
+void ProgramBuilder::avgPool(int64_t kernel, int64_t stride, const std::string& name) {
   Op op;
   op.kind = OpKind::AvgPool2d;
+  op.name = name;
   op.kernel = kernel;
   op.stride = stride;
   const Shape in = shape(0);

@@ -31,7 +31,7 @@ const char* opKindName(OpKind kind);
 
 struct Op {
   OpKind kind = OpKind::Relu;
-  std::string name;  // parameter prefix ("layer1.0.conv1"); empty for ops without parameters
+  std::string name;  // PyTorch module name, the parameter prefix ("layer1.0.conv1"); may be empty without parameters
   int64_t inChannels = 0;   // Conv2d, BatchNorm2d (channels), Linear (in features)
   int64_t outChannels = 0;  // Conv2d, BatchNorm2d (channels), Linear (out features)
   int64_t kernel = 1;       // Conv2d, pools
@@ -102,8 +102,8 @@ class ProgramBuilder {
   void batchNorm(const std::string& name, const std::string& reg = "x");
   void linear(const std::string& name, int64_t out, bool bias = true);
   void activation(OpKind kind, const std::string& reg = "x");
-  void maxPool(int64_t kernel, int64_t stride);
-  void avgPool(int64_t kernel, int64_t stride);
+  void maxPool(int64_t kernel, int64_t stride, const std::string& name = {});
+  void avgPool(int64_t kernel, int64_t stride, const std::string& name = {});
   void adaptiveAvgPool(int64_t outputSize);
   void flatten();
   void copy(const std::string& from, const std::string& to);
@@ -126,6 +126,7 @@ class ProgramBuilder {
 
   Program p_;
   std::string fitWhere_;
+  std::string lastNamed_ = "the input";  // for messages about unnamed ops
   std::vector<std::string> regNames_{"x"};
   std::vector<Shape> shapes_;
 };

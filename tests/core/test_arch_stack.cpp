@@ -60,6 +60,7 @@ class ArchStackTest : public QObject {
   void stackInitEqualsSingleInit();
   void stackedForwardEqualsSingleForEveryFamily();
   void stackedTrainingStepEqualsSingleExactly();
+  void handBuiltProgramStacks();
   void stateDictsRoundTrip();
   void badInputsAreRejected();
 };
@@ -142,6 +143,38 @@ void ArchStackTest::stackedTrainingStepEqualsSingleExactly() {
       }
     }
   }
+}
+
+// The IR beyond the families: average pooling, a residual around a pool-free branch,
+// grouped convolutions, GELU.
+void ArchStackTest::handBuiltProgramStacks() {
+  igpg::arch::ProgramBuilder b({2, 12, 12}, "test");
+  b.conv("stem", 8, 3, 1, 1);
+  b.avgPool(2, 2, "pool");
+  b.copy("x", "skip");
+  b.conv("branch.0", 8, 3, 1, 1, 4, false);  // 4 groups
+  b.batchNorm("branch.1");
+  b.activation(igpg::arch::OpKind::Gelu);
+  b.add("skip", "x");
+  b.adaptiveAvgPool(2);
+  b.flatten();
+  b.linear("head", 3);
+  const auto program = b.finish(3);
+  QCOMPARE(program.parameterCount(), int64_t(8 * 2 * 9 + 8 + 8 * 2 * 9 + 2 * 8 + 32 * 3 + 3));
+  const int64_t G = 3, N = 5;
+  Pair p = makePair(program);
+  p.stack->to(torch::kFloat64);
+  const auto x = torch::randn({G, N, 2, 12, 12}, torch::kFloat64);
+  const auto y = p.stack->forward(x);
+  QCOMPARE(y.sizes().vec(), (std::vector<int64_t>{G, N, 3}));
+  for (int64_t g = 0; g < G; ++g) {
+    p.singles[size_t(g)]->to(torch::kFloat64);
+    QVERIFY(maxDiff(y[g], p.singles[size_t(g)]->forward(x[g])) < 1e-12);
+  }
+  igpg::arch::ProgramBuilder wrong({1, 4, 4}, "test");
+  wrong.flatten();
+  wrong.linear("fc", 3);
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, wrong.finish(4));  // the output is 3 logits, not 4
 }
 
 void ArchStackTest::stateDictsRoundTrip() {
