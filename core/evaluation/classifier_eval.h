@@ -1,0 +1,38 @@
+// Accuracy of classifiers on a labelled split: top-1, top-5 and mean cross-entropy, in
+// eval mode (batch norm uses its running statistics), without gradients, in batches, on
+// the device asked for. A whole stack is evaluated in one pass over the data.
+#pragma once
+
+#include "arch/model.h"
+#include "jobs/progress.h"
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace igpg {
+
+struct ClassifierMetrics {
+  double top1 = 0;   // fraction of samples whose highest logit is the label
+  double top5 = 0;   // label among the 5 highest logits (all classes when there are <= 5)
+  double loss = 0;   // mean cross-entropy, natural log
+  int64_t samples = 0;
+};
+
+struct EvalOptions {
+  int64_t batchSize = 1000;
+  torch::Device device = torch::kCPU;  // the model is moved there; batches go there one by one
+};
+
+// images (N, C, H, W) float32, labels (N) int64. Progress phase "evaluate", one unit per
+// sample; cancellation between batches. The module's train/eval mode is restored.
+ClassifierMetrics evaluateClassifier(arch::Model& model, const torch::Tensor& images, const torch::Tensor& labels,
+                                     const EvalOptions& options = {}, const JobControl& job = {});
+
+// One entry per model of the stack; every model sees every sample.
+std::vector<ClassifierMetrics> evaluateClassifiers(arch::ModelStack& stack, const torch::Tensor& images,
+                                                   const torch::Tensor& labels, const EvalOptions& options = {},
+                                                   const JobControl& job = {});
+
+}  // namespace igpg
