@@ -12,12 +12,8 @@
 #include <ostream>
 #include <sstream>
 
-#if __has_include("catalogue/catalogue.h")
 #include "catalogue/catalogue.h"
-#define IGPG_DATASETS_WITH_CATALOGUE 1
-#else
-#define IGPG_DATASETS_WITH_CATALOGUE 0
-#endif
+#include "jobs/workspace.h"
 
 namespace igpg::cli {
 
@@ -37,35 +33,6 @@ const char* const kNamingHelp =
     "Every dataset has train, validation (a seeded stratified 10% of train) and test splits;\n"
     "images are CxHxW float32, normalized per channel.";
 
-#if IGPG_DATASETS_WITH_CATALOGUE
-// The one place that knows how the catalogue is opened.
-std::shared_ptr<Catalogue> openCatalogue(const Context& ctx) { return std::make_shared<Catalogue>(ctx.cataloguePath); }
-
-DatasetRecord toRecord(const DatasetSummary& s) {
-  DatasetRecord r;
-  r.name = s.name;
-  r.kind = s.kind;
-  r.definition = s.definition;
-  r.numClasses = s.numClasses;
-  r.channels = s.shape.channels;
-  r.height = s.shape.height;
-  r.width = s.shape.width;
-  r.trainCount = s.trainCount + s.validationCount;  // the source train split, validation included
-  r.testCount = s.testCount;
-  r.contentHash = s.contentHash;
-  return r;
-}
-
-DatasetResolver catalogueResolver(const Context& ctx) {
-  std::shared_ptr<Catalogue> catalogue = openCatalogue(ctx);
-  return [catalogue](const std::string& base) -> std::optional<nlohmann::json> {
-    if (auto record = catalogue->findDataset(base)) return record->definition;
-    return std::nullopt;
-  };
-}
-#else
-DatasetResolver catalogueResolver(const Context&) { return {}; }
-#endif
 
 std::string shortHash(const Context& ctx, const std::string& hash) { return ctx.json ? hash : hash.substr(0, 12); }
 
@@ -91,13 +58,11 @@ int runList(Context& ctx, const ParsedArgs&) {
     table.add({s.name, s.kind, s.numClasses, s.shape.toString(), s.trainCount + s.validationCount, s.testCount,
                shortHash(ctx, s.contentHash)});
   }
-#if IGPG_DATASETS_WITH_CATALOGUE
-  for (const DatasetRecord& r : openCatalogue(ctx)->listDatasets()) {
-    if (isBuiltinDataset(r.name)) continue;
+  for (const DatasetRecord& r : Catalogue::open(ctx.cataloguePath, Catalogue::ReadOnly)->listDatasets()) {
+    if (isBuiltinDataset(r.name) || r.kind == "derived") continue;
     table.add({r.name, r.kind, r.numClasses, ImageShape{r.channels, r.height, r.width}.toString(), r.trainCount,
                r.testCount, shortHash(ctx, r.contentHash)});
   }
-#endif
   table.print(ctx);
   return 0;
 }
@@ -106,7 +71,8 @@ int runShow(Context& ctx, const ParsedArgs& args) {
   const std::string asWritten = args.positionals().at(0);
   const TaskSpec spec = parseTaskName(asWritten);
   const auto start = std::chrono::steady_clock::now();
-  const std::shared_ptr<const Dataset> ds = openDataset(asWritten, catalogueResolver(ctx));
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
+  const std::shared_ptr<const Dataset> ds = openDataset(*catalogue, asWritten);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const int64_t k = ds->numClasses();
@@ -184,11 +150,9 @@ int runAdd(Context& ctx, const ParsedArgs& args) {
   if (common.numClasses < 0 || common.numClasses == 1) usageError("--num-classes", "must be at least 2");
   if (args.has("class-names")) common.classNames = splitList(args.value("class-names"));
 
-#if IGPG_DATASETS_WITH_CATALOGUE
-  const std::shared_ptr<Catalogue> catalogue = openCatalogue(ctx);
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
   if (catalogue->findDataset(name) && !args.has("replace"))
     usageError("dataset '" + name + "'", "already exists; add --replace to import it again");
-#endif
 
   DatasetSummary summary;
   if (idx) {
@@ -211,20 +175,12 @@ int runAdd(Context& ctx, const ParsedArgs& args) {
     summary = importCsvDataset(name, options);
   }
 
-#if IGPG_DATASETS_WITH_CATALOGUE
-  catalogue->upsertDataset(toRecord(summary));
-  const bool saved = true;
-#else
-  const bool saved = false;
-#endif
+  catalogue->upsertDataset(datasetRecord(summary));
   Table table({"name", "kind", "classes", "shape", "train", "validation", "test", "hash"});
   table.add({summary.name, summary.kind, summary.numClasses, summary.shape.toString(), summary.trainCount,
              summary.validationCount, summary.testCount, shortHash(ctx, summary.contentHash)});
   table.print(ctx);
-  if (!ctx.quiet && !ctx.json)
-    *ctx.out << (saved ? "saved to the catalogue " + ctx.cataloguePath
-                       : std::string("checked, not saved: this build has no catalogue"))
-             << "\n";
+  if (!ctx.quiet && !ctx.json) *ctx.out << "saved to the catalogue " << ctx.cataloguePath << "\n";
   return 0;
 }
 

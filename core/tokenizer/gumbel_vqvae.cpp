@@ -29,25 +29,21 @@ GumbelVQVAEImpl::GumbelVQVAEImpl(const GumbelVQVAEOptions& o) : options_(o) {
   if (o.codebookSize < 2) fail(ErrorKind::Config, "codebook", "needs at least 2 entries");
   const int64_t stride = o.chunkSize / o.tokensPerChunk;
   roleEmbedding = register_module("role_embedding", torch::nn::Embedding(o.numRoles, o.roleDim));
-
-  encIn = register_module("enc_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(1 + o.roleDim, o.hidden, 3).padding(1)));
-  encPre = register_module("enc_pre", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.resBlocks; ++i) encPre->push_back(ResBlock1d(o.hidden));
-  encDown = register_module("enc_down", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, o.hidden, stride).stride(stride)));
-  encPost = register_module("enc_post", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.resBlocks; ++i) encPost->push_back(ResBlock1d(o.hidden));
+  // Patchify: each token position sees its K/l values and their roles, plus neighbours
+  // through the kernel-3 convolutions of the residual blocks.
+  encIn = register_module("enc_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(1 + o.roleDim, o.hidden, stride).stride(stride)));
+  encBlocks = register_module("enc_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) encBlocks->push_back(ResBlock1d(o.hidden));
   encOut = register_module("enc_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden, o.codeDim, 1)));
 
   codebook = register_module("codebook", torch::nn::Embedding(o.codebookSize, o.codeDim));
   torch::nn::init::normal_(codebook->weight, 0.0, 1.0);
 
   decIn = register_module("dec_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.codeDim + o.roleDim, o.hidden, 3).padding(1)));
-  decPre = register_module("dec_pre", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.resBlocks; ++i) decPre->push_back(ResBlock1d(o.hidden));
+  decBlocks = register_module("dec_blocks", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.resBlocks; ++i) decBlocks->push_back(ResBlock1d(o.hidden));
   decUp = register_module("dec_up", torch::nn::ConvTranspose1d(
                                         torch::nn::ConvTranspose1dOptions(o.hidden, o.hidden, stride).stride(stride)));
-  decPost = register_module("dec_post", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.resBlocks; ++i) decPost->push_back(ResBlock1d(o.hidden));
   decOut = register_module("dec_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden + o.roleDim, 1, 3).padding(1)));
 }
 
@@ -65,10 +61,8 @@ torch::Tensor GumbelVQVAEImpl::encode(const torch::Tensor& values, const torch::
   // Padded positions are zeroed here, so whatever they hold cannot reach the codes.
   auto real = (roles != int64_t(0)).to(values.scalar_type());
   auto x = torch::cat({(values * real).unsqueeze(1), roleFeatures(roles, options_.chunkSize)}, 1);  // (B, 1+R, K)
-  auto h = encIn(x);                                                                        // (B, H, K)
-  for (auto& m : *encPre) h = m->as<ResBlock1d>()->forward(h);
-  h = encDown(h);                                                                           // (B, H, l)
-  for (auto& m : *encPost) h = m->as<ResBlock1d>()->forward(h);
+  auto h = encIn(x);                                                                        // (B, H, l)
+  for (auto& m : *encBlocks) h = m->as<ResBlock1d>()->forward(h);
   return encOut(F::silu(h)).transpose(1, 2);                                                // (B, l, D)
 }
 
@@ -87,9 +81,8 @@ torch::Tensor GumbelVQVAEImpl::decode(const torch::Tensor& zq, const torch::Tens
               zq.sizes());
   auto h = torch::cat({zq.transpose(1, 2), roleFeatures(roles, options_.tokensPerChunk)}, 1);  // (B, D+R, l)
   h = decIn(h);                                                                               // (B, H, l)
-  for (auto& m : *decPre) h = m->as<ResBlock1d>()->forward(h);
+  for (auto& m : *decBlocks) h = m->as<ResBlock1d>()->forward(h);
   h = decUp(h);                                                                               // (B, H, K)
-  for (auto& m : *decPost) h = m->as<ResBlock1d>()->forward(h);
   h = torch::cat({F::silu(h), roleFeatures(roles, options_.chunkSize)}, 1);                   // (B, H+R, K)
   return decOut(h).squeeze(1);                                                                // (B, K)
 }
@@ -107,8 +100,11 @@ VQForward GumbelVQVAEImpl::forward(const torch::Tensor& values, const torch::Ten
   auto lg = logits(z);                                                    // (B, l, m)
   auto y = F::gumbel_softmax(lg, F::GumbelSoftmaxFuncOptions().tau(tau).hard(hard).dim(-1));
   auto zq = torch::matmul(y, codebook->weight);                           // (B, l, D)
+  // The decoder sees the sampled code; the encoder also gets the straight-through
+  // gradient of VQ-VAE, which the relaxed sample alone loses once tau is small (a near
+  // one-hot softmax passes almost no gradient back to the logits).
   VQForward out;
-  out.reconstruction = decode(zq, roles);
+  out.reconstruction = decode(zq + (z - z.detach()), roles);
   out.indices = lg.argmax(-1);
   out.commitment = (z - zq.detach()).pow(2).mean();
   out.codebook = (z.detach() - zq).pow(2).mean();

@@ -16,13 +16,16 @@
 
 namespace igpg {
 
+// The residual stacks run at token resolution (l positions): the chunk is patchified
+// into l patches of K/l values on the way in and un-patchified on the way out, so the
+// cost per chunk does not grow with the values each token covers.
 struct GumbelVQVAEOptions {
   int64_t chunkSize = 64;        // K: values per chunk
   int64_t tokensPerChunk = 32;   // l: latent vectors (tokens) per chunk; must divide K
   int64_t codebookSize = 1024;   // m
-  int64_t codeDim = 32;          // width of a code vector
-  int64_t hidden = 96;           // channels of the residual convolution stacks
-  int64_t resBlocks = 2;         // residual blocks before and after resampling
+  int64_t codeDim = 16;          // width of a code vector
+  int64_t hidden = 48;           // channels of the residual convolution stacks
+  int64_t resBlocks = 2;         // residual blocks in the encoder and in the decoder
   int64_t numRoles = 8;          // size of the role vocabulary fed beside the values
   int64_t roleDim = 8;
 };
@@ -72,12 +75,12 @@ class GumbelVQVAEImpl : public torch::nn::Module {
 
   GumbelVQVAEOptions options_;
   torch::nn::Embedding roleEmbedding{nullptr};
-  torch::nn::Conv1d encIn{nullptr}, encDown{nullptr}, encOut{nullptr};
-  torch::nn::ModuleList encPre{nullptr}, encPost{nullptr};
+  torch::nn::Conv1d encIn{nullptr}, encOut{nullptr};
+  torch::nn::ModuleList encBlocks{nullptr};
   torch::nn::Embedding codebook{nullptr};
   torch::nn::Conv1d decIn{nullptr}, decOut{nullptr};
   torch::nn::ConvTranspose1d decUp{nullptr};
-  torch::nn::ModuleList decPre{nullptr}, decPost{nullptr};
+  torch::nn::ModuleList decBlocks{nullptr};
 };
 TORCH_MODULE(GumbelVQVAE);
 
