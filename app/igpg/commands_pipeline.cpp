@@ -1,0 +1,348 @@
+// The IGPG stages on the command line: train tokenizer, train prior, tokenize,
+// reconstruct, generate, eval. Thin: every command calls core/jobs/pipelines.h.
+#include "cli.h"
+
+#include "arch/model.h"
+#include "catalogue/catalogue.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "formats/weights_file.h"
+#include "jobs/pipelines.h"
+
+#include <cmath>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace igpg::cli {
+namespace {
+
+// --zoo FILTER: "key=value,key=value" over the model filter's fields.
+ModelFilter parseZooFilter(const std::string& text) {
+  ModelFilter f;
+  if (text.empty() || text == "all") return f;
+  std::istringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    const auto eq = part.find('=');
+    if (eq == std::string::npos) usageError("--zoo", "expected key=value pairs, got '" + part + "'");
+    const std::string key = part.substr(0, eq), value = part.substr(eq + 1);
+    if (key == "family") f.family = value;
+    else if (key == "arch" || key == "architecture") f.architecture = value;
+    else if (key == "dataset") f.dataset = value;
+    else if (key == "source") f.source = value;
+    else if (key == "search") f.search = value;
+    else if (key == "min-acc") f.minTop1 = std::stod(value);
+    else usageError("--zoo", "unknown key '" + key + "' (family, arch, dataset, source, search, min-acc)");
+  }
+  return f;
+}
+
+const OptionSpec kZooOption{"zoo", "FILTER",
+                            "models to train on: all, or key=value,... with family, arch, dataset, source, search, "
+                            "min-acc (e.g. source=zoo:default)"};
+
+void printMetrics(const Context& ctx, const std::string& title, const nlohmann::json& values) {
+  if (ctx.json) return printJson(ctx, values);
+  *ctx.out << title << "\n";
+  for (auto it = values.begin(); it != values.end(); ++it)
+    if (!it.value().is_array() && !it.value().is_object()) *ctx.out << "  " << it.key() << ": " << formatCell(it.value()) << "\n";
+}
+
+int runTrainTokenizer(Context& ctx, const ParsedArgs& args) {
+  TokenizerJobOptions o;
+  o.zoo = parseZooFilter(args.valueOr("zoo", "all"));
+  o.name = args.valueOr("name", "");
+  auto& t = o.train;
+  t.config.vq.chunkSize = args.intValue("chunk", t.config.vq.chunkSize);
+  t.config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", t.config.vq.tokensPerChunk);
+  t.config.vq.codebookSize = args.intValue("codebook", t.config.vq.codebookSize);
+  t.config.vq.hidden = args.intValue("hidden", t.config.vq.hidden);
+  if (args.has("vectorization")) t.config.vectorization = parseVectorization(args.value("vectorization"));
+  t.steps = args.intValue("steps", t.steps);
+  t.batchSize = args.intValue("batch-size", t.batchSize);
+  t.learningRate = args.doubleValue("lr", t.learningRate);
+  t.seed = uint64_t(args.intValue("seed", int64_t(t.seed)));
+  t.device = ctx.device();
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
+  const auto r = runTokenizerTraining(*catalogue, o, ctx.job);
+  printMetrics(ctx, "tokenizer run " + std::to_string(r.runId) + " (" + r.checkpoint + ")",
+               {{"run", r.runId}, {"checkpoint", r.checkpoint}, {"models", r.models},
+                {"reconstruction_mse", r.summary.mse}, {"relative_rmse", r.summary.relativeRmse},
+                {"perplexity", r.summary.codebook.perplexity}, {"dead_codes", r.summary.codebook.deadCodes},
+                {"codebook", r.summary.codebook.usage.size()}, {"seconds", r.seconds}});
+  return 0;
+}
+
+const TokenizerTrainOptions kTokenizerDefaults;
+const Registration trainTokenizer{Command{
+    "train tokenizer",
+    "train the Gumbel VQ-VAE weight tokenizer on a zoo",
+    "Chunks every model's weights (K values per chunk), encodes each chunk into l tokens of a\n"
+    "codebook of m entries, and trains with equation 2 of the paper. Interrupted runs resume\n"
+    "from their checkpoint when started again with the same options.",
+    {kZooOption,
+     {"chunk", "K", "values per chunk (default " + std::to_string(kTokenizerDefaults.config.vq.chunkSize) + ")"},
+     {"tokens-per-chunk", "L", "tokens per chunk (default " + std::to_string(kTokenizerDefaults.config.vq.tokensPerChunk) + ")"},
+     {"codebook", "M", "codebook entries (default " + std::to_string(kTokenizerDefaults.config.vq.codebookSize) + ")"},
+     {"hidden", "C", "channels of the encoder and decoder (default " + std::to_string(kTokenizerDefaults.config.vq.hidden) + ")"},
+     {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"},
+     {"steps", "N", "optimizer steps (default " + std::to_string(kTokenizerDefaults.steps) + ")"},
+     {"batch-size", "N", "chunks per step (default " + std::to_string(kTokenizerDefaults.batchSize) + ")"},
+     {"lr", "X", "AdamW learning rate"},
+     {"seed", "N", "seed (default 0)"},
+     {"name", "TEXT", "run name"}},
+    {},
+    runTrainTokenizer}};
+
+int runTrainPrior(Context& ctx, const ParsedArgs& args) {
+  PriorJobOptions o;
+  o.tokenizerRun = args.intValue("tokenizer", 0);
+  if (args.has("zoo")) o.zoo = parseZooFilter(args.value("zoo"));
+  o.name = args.valueOr("name", "");
+  o.archEncoder = args.valueOr("arch-encoder", "builtin");
+  o.datasetEncoder = args.valueOr("dataset-encoder", "builtin");
+  auto& t = o.train;
+  t.gpt.layers = args.intValue("layers", t.gpt.layers);
+  t.gpt.heads = args.intValue("heads", t.gpt.heads);
+  t.gpt.width = args.intValue("width", t.gpt.width);
+  t.gpt.contextLength = args.intValue("context", t.gpt.contextLength);
+  t.steps = args.intValue("steps", t.steps);
+  t.batchSize = args.intValue("batch-size", t.batchSize);
+  t.learningRate = args.doubleValue("lr", t.learningRate);
+  t.seed = uint64_t(args.intValue("seed", int64_t(t.seed)));
+  t.device = ctx.device();
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
+  const auto r = runPriorTraining(*catalogue, o, ctx.job);
+  printMetrics(ctx, "prior run " + std::to_string(r.runId) + " (" + r.checkpoint + ")",
+               {{"run", r.runId}, {"checkpoint", r.checkpoint}, {"sequences", r.sequences},
+                {"longest_sequence", r.longestSequence}, {"loss", r.loss}, {"token_accuracy", r.tokenAccuracy},
+                {"conditions_on_architecture", r.conditionsOnArchitecture},
+                {"conditions_on_dataset", r.conditionsOnDataset}, {"seconds", r.seconds}});
+  return 0;
+}
+
+const PriorTrainOptions kPriorDefaults;
+const Registration trainPrior{Command{
+    "train prior",
+    "train the instruction-conditioned GPT prior on a tokenizer's token sequences",
+    "Conditions on the architecture description (paper Remark 1) and on a dataset embedding\n"
+    "(five images per class, mean-pooled); on one alone when the whole zoo shares the other.",
+    {{"tokenizer", "RUN", "tokenizer run id (default: the newest finished one)"},
+     kZooOption,
+     {"layers", "N", "transformer layers (default " + std::to_string(kPriorDefaults.gpt.layers) + ")"},
+     {"heads", "N", "attention heads (default " + std::to_string(kPriorDefaults.gpt.heads) + ")"},
+     {"width", "N", "model width (default " + std::to_string(kPriorDefaults.gpt.width) + ")"},
+     {"context", "N", "N_max, tokens per window (default " + std::to_string(kPriorDefaults.gpt.contextLength) + ")"},
+     {"steps", "N", "optimizer steps (default " + std::to_string(kPriorDefaults.steps) + ")"},
+     {"batch-size", "N", "windows per step (default " + std::to_string(kPriorDefaults.batchSize) + ")"},
+     {"lr", "X", "peak learning rate of the linear schedule"},
+     {"seed", "N", "seed (default 0)"},
+     {"arch-encoder", "FILE.pt", "TorchScript text encoder instead of the built-in one"},
+     {"dataset-encoder", "FILE.pt", "TorchScript image encoder instead of the built-in one"},
+     {"name", "TEXT", "run name"}},
+    {},
+    runTrainPrior}};
+
+int runTokenize(Context& ctx, const ParsedArgs& args) {
+  auto catalogue = Catalogue::open(ctx.cataloguePath, Catalogue::ReadOnly);
+  const RunRecord run = findRun(*catalogue, "tokenizer", args.intValue("tokenizer", 0));
+  WeightTokenizer tokenizer = loadTokenizerRun(run, ctx.device());
+  ModelFilter filter;
+  filter.ids = {std::stoll(args.positionals().at(0))};
+  const auto zoo = loadZoo(*catalogue, filter);
+  auto tokens = tokenizer.encode(zoo[0].weights, zoo[0].layout);
+  std::vector<int64_t> ids(tokens.data_ptr<int64_t>(), tokens.data_ptr<int64_t>() + tokens.numel());
+  if (ctx.json) {
+    printJson(ctx, {{"model", filter.ids[0]}, {"tokenizer_run", run.id}, {"tokens", ids},
+                    {"tokens_per_chunk", tokenizer.config().vq.tokensPerChunk}});
+  } else {
+    *ctx.out << "model " << filter.ids[0] << " (" << zoo[0].model.spec.name() << " on " << zoo[0].model.dataset->name()
+             << "): " << ids.size() << " tokens, " << tokenizer.config().vq.tokensPerChunk << " per chunk\n";
+    for (size_t i = 0; i < ids.size(); ++i)
+      *ctx.out << ids[i] << ((i + 1) % size_t(tokenizer.config().vq.tokensPerChunk) == 0 || i + 1 == ids.size() ? "\n" : " ");
+  }
+  return 0;
+}
+
+const Registration tokenize{Command{"tokenize",
+                                    "print a model's token sequence",
+                                    "",
+                                    {{"tokenizer", "RUN", "tokenizer run id (default: the newest finished one)"}},
+                                    {{"ID", "model id"}},
+                                    runTokenize}};
+
+int runReconstruct(Context& ctx, const ParsedArgs& args) {
+  auto catalogue = Catalogue::open(ctx.cataloguePath, Catalogue::ReadOnly);
+  const std::string what = args.positionals().at(0);
+  ModelFilter filter;
+  if (!what.empty() && std::all_of(what.begin(), what.end(), ::isdigit)) filter.ids = {std::stoll(what)};
+  else filter = parseZooFilter(what);
+  const auto rows = runReconstruction(*catalogue, args.intValue("tokenizer", 0), filter, ctx.device(), ctx.job);
+  Table table({"model", "architecture", "dataset", "held_out", "tokens", "original_top1", "reconstructed_top1",
+               "gap", "relative_rmse"});
+  double sumGap = 0, maxGap = 0, sumHeld = 0;
+  int64_t held = 0;
+  for (const auto& r : rows) {
+    const double gap = 100.0 * (r.reconstructedTop1 - r.originalTop1);
+    table.add({r.modelId, r.architecture, r.dataset, !r.inTokenizerZoo, r.tokens, 100.0 * r.originalTop1,
+               100.0 * r.reconstructedTop1, gap, r.relativeRmse});
+    sumGap += std::fabs(gap);
+    maxGap = std::max(maxGap, std::fabs(gap));
+    if (!r.inTokenizerZoo) {
+      sumHeld += std::fabs(gap);
+      ++held;
+    }
+  }
+  if (ctx.json) {
+    printJson(ctx, {{"rows", table.toJson()},
+                    {"mean_abs_gap", sumGap / double(rows.size())},
+                    {"max_abs_gap", maxGap},
+                    {"held_out", held},
+                    {"held_out_mean_abs_gap", held ? sumHeld / double(held) : 0.0}});
+    return 0;
+  }
+  table.print(ctx);
+  *ctx.out << std::fixed << std::setprecision(3) << "models: " << rows.size() << ", mean |gap| " << sumGap / double(rows.size())
+           << " points, max |gap| " << maxGap << " points";
+  if (held) *ctx.out << "; held out of tokenizer training: " << held << ", mean |gap| " << sumHeld / double(held);
+  *ctx.out << "\n";
+  return 0;
+}
+
+const Registration reconstruct{Command{
+    "reconstruct",
+    "encode and decode models through the tokenizer and compare their test top-1",
+    "ID is a model id, FILTER selects several (as --zoo of train tokenizer).",
+    {{"tokenizer", "RUN", "tokenizer run id (default: the newest finished one)"}},
+    {{"ID|FILTER", "a model id or a filter"}},
+    runReconstruct}};
+
+int runGenerate(Context& ctx, const ParsedArgs& args) {
+  GenerateOptions o;
+  o.priorRun = args.intValue("prior", 0);
+  o.architecture = args.value("arch");
+  o.dataset = args.value("dataset");
+  o.samples = args.intValue("n", 5);
+  if (o.samples < 1 || o.samples > 10000) usageError("-n", "must be between 1 and 10000");
+  o.sampling.temperature = args.doubleValue("temperature", o.sampling.temperature);
+  o.sampling.topK = args.intValue("top-k", o.sampling.topK);
+  o.sampling.topP = args.doubleValue("top-p", o.sampling.topP);
+  o.sampling.seed = uint64_t(args.intValue("seed", 0));
+  o.evaluate = args.has("eval");
+  o.save = args.has("save");
+  o.outDir = args.valueOr("out", "");
+  o.device = ctx.device();
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
+  const GenerateResult r = runGeneration(*catalogue, o, ctx.job);
+  Table table({"sample", "top1", "top5", "gap", "nearest_model", "relative_distance", "agreement", "file"});
+  double sum = 0, best = -1, worst = 2;
+  for (size_t i = 0; i < r.samples.size(); ++i) {
+    const auto& s = r.samples[i];
+    const double top1 = s.metrics ? s.metrics->top1 : NAN;
+    if (s.metrics) {
+      sum += top1;
+      best = std::max(best, top1);
+      worst = std::min(worst, top1);
+    }
+    table.add({int64_t(i), s.metrics ? nlohmann::json(100 * top1) : nlohmann::json(),
+               s.metrics ? nlohmann::json(100 * s.metrics->top5) : nlohmann::json(),
+               s.metrics && !std::isnan(r.pretrainedMeanTop1) ? nlohmann::json(100 * (top1 - r.pretrainedMeanTop1)) : nlohmann::json(),
+               s.novelty ? nlohmann::json(s.novelty->nearestModelId) : nlohmann::json(),
+               s.novelty ? nlohmann::json(s.novelty->relativeDistance) : nlohmann::json(),
+               s.novelty && !std::isnan(s.novelty->agreement) ? nlohmann::json(s.novelty->agreement) : nlohmann::json(),
+               s.exportedPath});
+  }
+  const double n = double(r.samples.size());
+  nlohmann::json summary = {{"architecture", r.architecture}, {"dataset", r.dataset}, {"description", r.description},
+                            {"parameters", r.parameters},     {"tokens", r.tokens},   {"blocks", r.blocks},
+                            {"prior_run", r.priorRun},        {"sample_seconds", r.sampleSeconds},
+                            {"decode_seconds", r.decodeSeconds}};
+  if (!std::isnan(r.pretrainedMeanTop1)) summary["pretrained_mean_top1"] = 100 * r.pretrainedMeanTop1;
+  if (o.evaluate) {
+    summary["mean_top1"] = 100 * sum / n;
+    summary["best_top1"] = 100 * best;
+    summary["worst_top1"] = 100 * worst;
+  }
+  if (ctx.json) {
+    summary["samples"] = table.toJson();
+    printJson(ctx, summary);
+    return 0;
+  }
+  *ctx.out << r.architecture << " on " << r.dataset << ": " << r.parameters << " parameters, " << r.tokens << " tokens"
+           << (r.blocks > 1 ? " in " + std::to_string(r.blocks) + " blocks (Algorithm 1)" : "") << ", prior run "
+           << r.priorRun << "\n";
+  table.print(ctx);
+  *ctx.out << std::fixed << std::setprecision(2);
+  if (o.evaluate) *ctx.out << "generated top-1: mean " << 100 * sum / n << ", best " << 100 * best << ", worst " << 100 * worst;
+  if (o.evaluate && !std::isnan(r.pretrainedMeanTop1))
+    *ctx.out << "; pretrained mean " << 100 * r.pretrainedMeanTop1 << " (" << r.pretrainedIds.size() << " checkpoints)";
+  *ctx.out << "\nsampled in " << r.sampleSeconds << " s, decoded in " << r.decodeSeconds << " s\n";
+  return 0;
+}
+
+const Registration generate{Command{
+    "generate",
+    "generate weights for an architecture and a dataset",
+    "Samples token sequences from a trained prior (block by block, Algorithm 1, when the\n"
+    "network needs more tokens than the prior's context) and decodes them into weights.",
+    {{"arch", "SPEC", "architecture: preset name or JSON SPEC (igpg arch list)"},
+     {"dataset", "NAME", "dataset or derived task (igpg datasets list)"},
+     {"n", "N", "samples (default 5)", false, 'n'},
+     {"temperature", "T", "sampling temperature (default 1; 0: greedy)"},
+     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
+     {"top-p", "P", "nucleus sampling mass (default 1)"},
+     {"seed", "N", "sampling seed (default 0)"},
+     {"prior", "RUN", "prior run id (default: the newest finished one)"},
+     {"eval", "", "evaluate every sample on the test split"},
+     {"save", "", "store the samples in the catalogue (and in the zoo, source generated:RUN)"},
+     {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"}},
+    {},
+    runGenerate}};
+
+int runEval(Context& ctx, const ParsedArgs& args) {
+  const std::string what = args.positionals().at(0);
+  auto catalogue = Catalogue::open(ctx.cataloguePath);
+  StateDict weights;
+  std::string archText = args.valueOr("arch", ""), datasetName = args.valueOr("dataset", "");
+  if (!what.empty() && std::all_of(what.begin(), what.end(), ::isdigit) && !fileExists(what)) {
+    auto record = catalogue->model(std::stoll(what));
+    if (!record) fail(ErrorKind::NotFound, "model " + what, "no such model");
+    weights = catalogue->loadWeights(*record);
+    if (archText.empty()) {
+      auto arch = catalogue->findArchitecture(record->architecture);
+      archText = arch && arch->spec.is_object() ? arch->spec.dump() : record->architecture;
+    }
+    if (datasetName.empty()) datasetName = record->dataset;
+  } else {
+    if (archText.empty() || datasetName.empty()) usageError("eval", "a weight file needs --arch SPEC and --dataset NAME");
+    weights = loadWeightsFile(what);
+  }
+  auto dataset = openDataset(*catalogue, datasetName);
+  const arch::ArchSpec spec = resolveArchitecture(archText, *dataset);
+  arch::Model model(spec.program());
+  try {
+    model->loadStateDict(weights);
+  } catch (const Error& e) {
+    rethrowWithContext(e, what);
+  }
+  EvalOptions options;
+  options.device = ctx.device();
+  const ClassifierMetrics m = evaluateClassifier(model, dataset->test().images, dataset->test().labels, options, ctx.job);
+  printMetrics(ctx, spec.name() + " on " + dataset->name() + " (test split, " + std::to_string(m.samples) + " images)",
+               {{"architecture", spec.name()}, {"dataset", dataset->name()}, {"top1", 100 * m.top1},
+                {"top5", 100 * m.top5}, {"loss", m.loss}, {"samples", m.samples}});
+  return 0;
+}
+
+const Registration eval{Command{"eval",
+                                "top-1/top-5 of weights on a dataset's test split",
+                                "FILE is any weight file (safetensors, .pt, TorchScript); ID a catalogue model,\n"
+                                "whose architecture and dataset are the defaults.",
+                                {{"arch", "SPEC", "architecture (required for a file)"},
+                                 {"dataset", "NAME", "dataset (required for a file)"}},
+                                {{"FILE|ID", "weight file or model id"}},
+                                runEval}};
+
+}  // namespace
+}  // namespace igpg::cli

@@ -1,0 +1,173 @@
+// The long jobs of IGPG over a catalogue, shared by the CLI and the studio: training the
+// tokenizer and the prior on a zoo, generating weights for an (architecture, dataset)
+// pair, reconstructing models through the tokenizer, and evaluating weights. Each job
+// records its run (config, per-step metrics, checkpoint, summary) in the catalogue,
+// reports progress and honours cancellation through its JobControl.
+#pragma once
+
+#include "catalogue/catalogue.h"
+#include "evaluation/classifier_eval.h"
+#include "jobs/progress.h"
+#include "jobs/workspace.h"
+#include "prior/conditioning.h"
+#include "prior/prior_training.h"
+#include "prior/sampler.h"
+#include "tokenizer/tokenizer_training.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace igpg {
+
+// --- the zoo as training data -------------------------------------------------------
+
+struct ZooExample {
+  ResolvedModel model;
+  WeightLayout layout;
+  StateDict weights;
+};
+
+// Models matching the filter with their weights and resolved architectures. Error(NotFound)
+// when nothing matches; Error(Mismatch) naming a model whose architecture is only a label.
+std::vector<ZooExample> loadZoo(Catalogue& catalogue, const ModelFilter& filter, const JobControl& job = {});
+
+nlohmann::json filterToJson(const ModelFilter& filter);
+ModelFilter filterFromJson(const nlohmann::json& json);
+
+// The run of `kind` with this id, or the newest finished one when id is 0.
+RunRecord findRun(Catalogue& catalogue, const std::string& kind, int64_t id);
+
+// --- tokenizer ----------------------------------------------------------------------
+
+struct TokenizerJobOptions {
+  ModelFilter zoo;              // default: every model of the catalogue
+  TokenizerTrainOptions train;
+  std::string name;             // run name; default "tokenizer"
+};
+
+struct TokenizerJobResult {
+  int64_t runId = 0;
+  std::string checkpoint;
+  ReconstructionSummary summary;
+  int64_t models = 0;
+  double seconds = 0;
+};
+
+TokenizerJobResult runTokenizerTraining(Catalogue& catalogue, const TokenizerJobOptions& options,
+                                        const JobControl& job);
+WeightTokenizer loadTokenizerRun(const RunRecord& run, torch::Device device);
+
+// --- conditioning --------------------------------------------------------------------
+
+// Architecture and dataset embeddings for a prior, cached in the catalogue per encoder.
+class Conditioner {
+ public:
+  Conditioner(Catalogue& catalogue, const std::string& archEncoder, const std::string& datasetEncoder);
+  const std::string& archEncoderId() const { return archId_; }
+  const std::string& datasetEncoderId() const { return datasetId_; }
+  // The Remark-1 instruction around the SPEC's description, embedded.
+  torch::Tensor architecture(const arch::ArchSpec& spec, int64_t sequenceLength);
+  // Five images per class (seed 0), mean-pooled (see conditioning.h).
+  torch::Tensor dataset(const Dataset& dataset);
+
+ private:
+  Catalogue& catalogue_;
+  std::unique_ptr<TextEncoder> text_;
+  std::unique_ptr<ImageEncoder> image_;
+  std::string archId_, datasetId_;
+};
+
+// --- prior ---------------------------------------------------------------------------
+
+struct PriorJobOptions {
+  int64_t tokenizerRun = 0;             // 0: the newest finished tokenizer run
+  std::optional<ModelFilter> zoo;       // default: the tokenizer run's zoo
+  PriorTrainOptions train;
+  std::string archEncoder = "builtin";  // or a TorchScript file
+  std::string datasetEncoder = "builtin";
+  std::string name;                     // default "prior"
+};
+
+struct PriorJobResult {
+  int64_t runId = 0;
+  std::string checkpoint;
+  double loss = 0;
+  double tokenAccuracy = 0;
+  int64_t sequences = 0;
+  int64_t longestSequence = 0;
+  bool conditionsOnArchitecture = false;
+  bool conditionsOnDataset = false;
+  double seconds = 0;
+};
+
+PriorJobResult runPriorTraining(Catalogue& catalogue, const PriorJobOptions& options, const JobControl& job);
+
+// --- generation ----------------------------------------------------------------------
+
+struct GenerateOptions {
+  int64_t priorRun = 0;          // 0: the newest finished prior run
+  std::string architecture;      // SPEC
+  std::string dataset;           // NAME
+  int64_t samples = 5;
+  SamplingOptions sampling;
+  bool evaluate = true;          // top-1/top-5 on the test split
+  bool novelty = true;           // distance and agreement to the nearest training checkpoint
+  bool save = false;             // store samples (and link them as zoo models) in the catalogue
+  std::string outDir;            // export each sample as safetensors there
+  torch::Device device = torch::kCPU;
+  std::string archEncoder;       // override the prior's encoders (must have the same id)
+  std::string datasetEncoder;
+};
+
+// How new a generated model is: published weight generators have been shown to mostly
+// return copies of their training checkpoints.
+struct Novelty {
+  int64_t nearestModelId = 0;
+  double nearestDistance = 0;    // L2 over all weights to the nearest training checkpoint of the architecture
+  double typicalDistance = 0;    // median L2 between two training checkpoints of the pair (or the architecture)
+  double relativeDistance = 0;   // nearest / typical: near 0 is a copy
+  double agreement = 0;          // fraction of test predictions equal to the nearest checkpoint's
+};
+
+struct GeneratedSample {
+  StateDict weights;
+  std::optional<ClassifierMetrics> metrics;
+  std::optional<Novelty> novelty;
+  int64_t sampleId = 0;
+  int64_t modelId = 0;
+  std::string exportedPath;
+};
+
+struct GenerateResult {
+  std::string architecture, dataset, description;
+  int64_t parameters = 0;
+  int64_t tokens = 0;             // per network
+  int64_t blocks = 0;             // Algorithm 1 blocks (1 when the network fits the context)
+  int64_t priorRun = 0;
+  std::vector<int64_t> pretrainedIds;  // zoo checkpoints of the same pair
+  double pretrainedMeanTop1 = 0;  // NaN when the pair is not in the zoo
+  std::vector<GeneratedSample> samples;
+  double sampleSeconds = 0, decodeSeconds = 0, evaluateSeconds = 0;
+};
+
+GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& options, const JobControl& job);
+
+// --- reconstruction and evaluation ---------------------------------------------------
+
+struct ReconstructionRow {
+  int64_t modelId = 0;
+  std::string architecture, dataset;
+  bool inTokenizerZoo = false;   // false: held out of tokenizer training
+  double originalTop1 = 0, reconstructedTop1 = 0;
+  double relativeRmse = 0;       // normalized-weight RMSE of the reconstruction
+  int64_t tokens = 0;
+};
+
+std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t tokenizerRun, const ModelFilter& filter,
+                                                 torch::Device device, const JobControl& job);
+
+ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
+                                  torch::Device device, const JobControl& job = {});
+
+}  // namespace igpg

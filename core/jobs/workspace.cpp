@@ -1,0 +1,90 @@
+#include "jobs/workspace.h"
+
+#include "common/error.h"
+#include "common/files.h"
+
+#include <filesystem>
+
+namespace igpg {
+
+DatasetResolver catalogueDatasetResolver(Catalogue& catalogue) {
+  return [&catalogue](const std::string& base) -> std::optional<nlohmann::json> {
+    if (auto record = catalogue.findDataset(base); record && record->kind != "builtin" && record->kind != "derived")
+      return record->definition;
+    return std::nullopt;
+  };
+}
+
+std::shared_ptr<const Dataset> openDataset(Catalogue& catalogue, const std::string& name) {
+  return openDataset(name, catalogueDatasetResolver(catalogue));
+}
+
+arch::DataShape dataShapeOf(const Dataset& dataset) {
+  const ImageShape s = dataset.shape();
+  return {s.channels, s.height, s.width, dataset.numClasses()};
+}
+
+arch::ArchSpec resolveArchitecture(const std::string& spec, const Dataset& dataset) {
+  return arch::resolveSpec(spec, dataShapeOf(dataset));
+}
+
+WeightLayout weightLayout(const arch::Program& program) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> floats;
+  std::vector<WeightLayout::IntegerBuffer> integers;
+  for (const auto& slot : program.layout()) {
+    if (slot.integral()) integers.push_back({slot.name, slot.shape, floats.size()});
+    else floats.emplace_back(slot.name, slot.shape);
+  }
+  return WeightLayout::fromShapes(floats, std::move(integers));
+}
+
+ArchitectureRecord architectureRecord(const arch::ArchSpec& spec) {
+  ArchitectureRecord r;
+  r.name = spec.name();
+  r.family = spec.family();
+  r.spec = nlohmann::json::parse(spec.canonicalJson());
+  r.description = spec.description();
+  r.numParams = spec.parameterCount();
+  return r;
+}
+
+DatasetRecord datasetRecord(const Dataset& dataset) { return datasetRecord(summarizeDataset(dataset)); }
+
+DatasetRecord datasetRecord(const DatasetSummary& s) {
+  DatasetRecord r;
+  r.name = s.name;
+  r.kind = s.kind;
+  r.definition = s.definition;
+  r.numClasses = s.numClasses;
+  r.channels = s.shape.channels;
+  r.height = s.shape.height;
+  r.width = s.shape.width;
+  r.trainCount = s.trainCount + s.validationCount;  // the source's train split, validation included
+  r.testCount = s.testCount;
+  r.contentHash = s.contentHash;
+  return r;
+}
+
+void registerPair(Catalogue& catalogue, const arch::ArchSpec& spec, const Dataset& dataset) {
+  catalogue.upsertArchitecture(architectureRecord(spec));
+  if (!catalogue.findDataset(dataset.name())) catalogue.upsertDataset(datasetRecord(dataset));
+}
+
+ResolvedModel resolveModel(Catalogue& catalogue, const ModelRecord& record) {
+  auto arch = catalogue.findArchitecture(record.architecture);
+  const std::string where = "model " + std::to_string(record.id);
+  if (!arch || !arch->spec.is_object())
+    fail(ErrorKind::Mismatch, where,
+         "architecture '" + record.architecture + "' is only a label; import it with a SPEC (igpg arch list)");
+  auto dataset = openDataset(catalogue, record.dataset);
+  return {record, dataset, arch::resolveSpecJson(arch->spec, dataShapeOf(*dataset))};
+}
+
+std::string runDirectory(const Catalogue& catalogue, int64_t runId) {
+  const std::string dir =
+      (std::filesystem::path(catalogue.path()).parent_path() / "runs" / std::to_string(runId)).string();
+  ensureDirectory(dir);
+  return dir;
+}
+
+}  // namespace igpg

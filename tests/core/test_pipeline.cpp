@@ -1,0 +1,182 @@
+// The IGPG pipeline end to end on a catalogue built in the test: a two-model zoo from a
+// recipe (resumed after an interruption), a tokenizer that reconstructs it to the
+// accuracy bar, a prior that regenerates it, generation with evaluation, novelty and
+// storage, and the run records all of it leaves behind.
+#include "igpg_test.h"
+#include "test_util.h"
+
+#include "common/error.h"
+#include "jobs/pipelines.h"
+#include "zoo/zoo_builder.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace {
+
+igpg::Recipe twoModelRecipe() {
+  return igpg::parseRecipe(nlohmann::json::parse(R"({
+      "name": "two",
+      "training": {"optimizer": "adam", "learning_rate": 0.005, "batch_size": 64, "epochs": 8, "keep_epochs": [8]},
+      "groups": [{"architectures": ["tinycnn"], "datasets": ["digits", "digits[rot90]"], "seeds": [0]}]})"),
+                           "test recipe");
+}
+
+}  // namespace
+
+class PipelineTest : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase();
+  void recipeErrorsComeBeforeTraining();
+  void zooBuildResumesAfterInterruption();
+  void tokenizerReconstructsTheZoo();
+  void priorRegeneratesTheZoo();
+  void badRequestsAreRefused();
+  void cleanupTestCase();
+
+ private:
+  std::unique_ptr<igpg_test::ScratchDir> dir_;
+  std::unique_ptr<igpg::Catalogue> catalogue_;
+};
+
+void PipelineTest::initTestCase() {
+  torch::set_num_threads(2);
+  dir_ = std::make_unique<igpg_test::ScratchDir>("pipeline");
+  catalogue_ = igpg::Catalogue::open(dir_->file("catalogue.db"));
+}
+
+void PipelineTest::cleanupTestCase() {
+  catalogue_.reset();
+  dir_.reset();
+}
+
+void PipelineTest::recipeErrorsComeBeforeTraining() {
+  auto bad = [&](const char* text) {
+    try {
+      auto recipe = igpg::parseRecipe(nlohmann::json::parse(text), "bad");
+      igpg::buildZoo(*catalogue_, recipe, {}, {});
+    } catch (const igpg::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  QVERIFY(bad(R"({"name":"x","groups":[{"architectures":["nosuchnet"],"datasets":["digits"],"seeds":[0]}]})").find("nosuchnet") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","groups":[{"architectures":["tinycnn"],"datasets":["nosuchdata"],"seeds":[0]}]})").find("nosuchdata") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","groups":[{"architectures":["tinycnn"],"datasets":["digits"],"seeds":[]}]})").find("seeds") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","groups":[{"architectures":[{"family":"mlp","hidden":"wide"}],"datasets":["digits"],"seeds":[0]}]})").find("hidden") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","groups":[{"architectures":[{"family":"tinycnn","num_classes":3}],"datasets":["digits"],"seeds":[0]}]})").find("num_classes") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","training":{"epochs":3,"keep_epochs":[5]},"groups":[{"architectures":["tinycnn"],"datasets":["digits"],"seeds":[0]}]})").find("keep_epochs") != std::string::npos);
+  QCOMPARE(catalogue_->countModels(), int64_t(0));  // nothing written
+}
+
+void PipelineTest::zooBuildResumesAfterInterruption() {
+  const auto recipe = twoModelRecipe();
+  igpg::JobControl job;
+  job.progress = [&](const igpg::ProgressEvent& e) {
+    if (e.message.find("stack 2/2") != std::string::npos) job.cancel.cancel();
+  };
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::buildZoo(*catalogue_, recipe, {}, job));
+  QCOMPARE(catalogue_->countModels(), int64_t(1));  // the first stack's checkpoint is in
+  QVERIFY(catalogue_->integrityCheck(true).ok());
+  const auto again = igpg::buildZoo(*catalogue_, recipe, {}, {});
+  QCOMPARE(again.added, int64_t(1));
+  QCOMPARE(again.skipped, int64_t(1));
+  const auto models = catalogue_->listModels();
+  QCOMPARE(int(models.size()), 2);
+  for (const auto& m : models) {
+    QVERIFY2(m.top1 > 0.8, std::to_string(m.top1).c_str());  // trained, not random
+    QCOMPARE(m.metadata["recipe"].get<std::string>(), std::string("two"));
+    QCOMPARE(m.epoch, int64_t(8));
+    QCOMPARE(m.numParams, int64_t(2464));
+  }
+}
+
+void PipelineTest::tokenizerReconstructsTheZoo() {
+  igpg::TokenizerJobOptions o;
+  o.train.config.vq.chunkSize = 32;
+  o.train.config.vq.tokensPerChunk = 16;
+  o.train.config.vq.codebookSize = 256;
+  o.train.config.vq.hidden = 32;
+  o.train.steps = 400;
+  o.train.batchSize = 64;
+  const auto r = igpg::runTokenizerTraining(*catalogue_, o, {});
+  QCOMPARE(r.models, int64_t(2));
+  const auto run = catalogue_->run(r.runId);
+  QCOMPARE(run->status, std::string("finished"));
+  QVERIFY(!catalogue_->metrics(r.runId, "loss").empty());
+  QVERIFY(run->summary["codebook"]["perplexity"].get<double>() > 1);
+  // The paper's Table 3 bar: reconstruction keeps accuracy.
+  const auto rows = igpg::runReconstruction(*catalogue_, r.runId, {}, torch::kCPU, {});
+  QCOMPARE(int(rows.size()), 2);
+  for (const auto& row : rows) {
+    const double gap = 100 * std::fabs(row.reconstructedTop1 - row.originalTop1);
+    QVERIFY2(gap <= 0.5, (row.dataset + " gap " + std::to_string(gap)).c_str());
+    QVERIFY(row.inTokenizerZoo);
+  }
+}
+
+void PipelineTest::priorRegeneratesTheZoo() {
+  igpg::PriorJobOptions o;
+  o.train.gpt.width = 64;
+  o.train.gpt.layers = 2;
+  o.train.gpt.heads = 2;
+  o.train.gpt.contextLength = 256;
+  o.train.steps = 200;
+  o.train.batchSize = 8;
+  o.train.learningRate = 3e-3;
+  const auto p = igpg::runPriorTraining(*catalogue_, o, {});
+  QVERIFY(p.conditionsOnDataset);
+  QVERIFY(!p.conditionsOnArchitecture);  // one architecture in the zoo
+  QVERIFY(p.longestSequence > 256);      // generation goes through Algorithm 1
+  const auto reconstruction = igpg::runReconstruction(*catalogue_, 0, {}, torch::kCPU, {});
+  for (const std::string dataset : {"digits", "digits[rot90]"}) {
+    igpg::GenerateOptions g;
+    g.architecture = "tinycnn";
+    g.dataset = dataset;
+    g.samples = 2;
+    g.sampling.temperature = 0.3;
+    g.save = true;
+    const auto r = igpg::runGeneration(*catalogue_, g, {});
+    QVERIFY(r.blocks > 1);
+    QCOMPARE(int(r.samples.size()), 2);
+    double reconstructed = 0;
+    for (const auto& row : reconstruction)
+      if (row.dataset == dataset) reconstructed = row.reconstructedTop1;
+    for (const auto& s : r.samples) {
+      QVERIFY(s.metrics.has_value());
+      const double gap = 100 * std::fabs(s.metrics->top1 - reconstructed);
+      QVERIFY2(gap <= 1.0, (dataset + " generated " + std::to_string(s.metrics->top1)).c_str());
+      QVERIFY(s.novelty.has_value());
+      QVERIFY(s.sampleId > 0 && s.modelId > 0);
+    }
+  }
+  // Conditioning conditions: the same seed gives different weights for the two datasets.
+  QCOMPARE(int(catalogue_->samples().size()), 4);
+}
+
+void PipelineTest::badRequestsAreRefused() {
+  igpg::GenerateOptions g;
+  g.architecture = "tinycnn";
+  g.dataset = "no-such-dataset";
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runGeneration(*catalogue_, g, {}));
+  g.dataset = "digits";
+  g.samples = 0;
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runGeneration(*catalogue_, g, {}));
+  g.samples = 1000000000;
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runGeneration(*catalogue_, g, {}));
+  g.samples = 1;
+  g.architecture = R"({"family": "tinycnn", "hidden": -3})";
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runGeneration(*catalogue_, g, {}));
+  igpg::ModelFilter nothing;
+  nothing.dataset = "fashion-mnist";
+  igpg::TokenizerJobOptions t;
+  t.zoo = nothing;
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runTokenizerTraining(*catalogue_, t, {}));
+  const auto samplesBefore = catalogue_->samples().size();
+  QCOMPARE(catalogue_->samples().size(), samplesBefore);
+}
+
+IGPG_TEST_MAIN(PipelineTest)
+#include "test_pipeline.moc"
