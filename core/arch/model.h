@@ -6,7 +6,6 @@
 #pragma once
 
 #include "arch/program.h"
-#include "arch/stacked_ops.h"
 #include "formats/state_dict.h"
 
 #include <torch/nn/module.h>

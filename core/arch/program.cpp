@@ -184,27 +184,17 @@ void ProgramBuilder::activation(OpKind kind, const std::string& r) {
   push(std::move(op), s);
 }
 
-void ProgramBuilder::maxPool(int64_t kernel, int64_t stride, const std::string& name) {
+void ProgramBuilder::pool(OpKind kind, int64_t kernel, int64_t stride, const std::string& name) {
+  if (kind != OpKind::MaxPool2d && kind != OpKind::AvgPool2d)
+    fail(ErrorKind::Internal, "program", std::string(opKindName(kind)) + " is not a pooling op");
   Op op;
-  op.kind = OpKind::MaxPool2d;
+  op.kind = kind;
   op.name = name;
   op.kernel = kernel;
   op.stride = stride;
   const Shape in = shape(0);
   Shape o = in;
-  spatial(op, in, o, "max pool");
-  push(std::move(op), o);
-}
-
-void ProgramBuilder::avgPool(int64_t kernel, int64_t stride, const std::string& name) {
-  Op op;
-  op.kind = OpKind::AvgPool2d;
-  op.name = name;
-  op.kernel = kernel;
-  op.stride = stride;
-  const Shape in = shape(0);
-  Shape o = in;
-  spatial(op, in, o, "average pool");
+  spatial(op, in, o, kind == OpKind::MaxPool2d ? "max pool" : "average pool");
   push(std::move(op), o);
 }
 
