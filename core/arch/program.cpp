@@ -58,10 +58,6 @@ int64_t Program::bufferCount() const {
   return n;
 }
 
-size_t Program::trainableTensorCount() const {
-  return size_t(std::count_if(layout_.begin(), layout_.end(), [](const TensorSlot& s) { return s.trainable(); }));
-}
-
 ProgramBuilder::ProgramBuilder(InputShape input, std::string fitWhere) : fitWhere_(std::move(fitWhere)) {
   if (input.channels < 1 || input.height < 1 || input.width < 1)
     fail(ErrorKind::Config, fitWhere_, "input shape must be positive");

@@ -78,7 +78,6 @@ class Program {
   int registerCount() const { return registerCount_; }
   int64_t parameterCount() const;  // trainable elements, buffers excluded
   int64_t bufferCount() const;     // running statistics and batch counters
-  size_t trainableTensorCount() const;
 
  private:
   friend class ProgramBuilder;
