@@ -77,10 +77,10 @@ Family tinyCnn() {
     const int64_t classes = v["num_classes"].get<int64_t>();
     ProgramBuilder b(in, "field input_size");
     b.conv("conv1", c[0], 5);
-    b.maxPool(2, 2);
+    b.pool(OpKind::MaxPool2d, 2, 2);
     b.activation(OpKind::Tanh);
     b.conv("conv2", c[1], 5);
-    b.maxPool(2, 2);
+    b.pool(OpKind::MaxPool2d, 2, 2);
     b.activation(OpKind::Tanh);
     b.conv("conv3", c[2], 2);
     b.activation(OpKind::Tanh);
@@ -211,7 +211,7 @@ Family vgg() {
     auto next = [&]() { return "features." + std::to_string(index++); };
     for (const auto& e : v["layers"]) {
       if (e.is_string()) {
-        b.maxPool(2, 2, next());
+        b.pool(OpKind::MaxPool2d, 2, 2, next());
         continue;
       }
       b.conv(next(), e.get<int64_t>(), 3, 1, 1);

@@ -1,5 +1,6 @@
 #include "arch/model.h"
 
+#include "arch/stacked_ops.h"
 #include "common/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>

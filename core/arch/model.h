@@ -6,7 +6,6 @@
 #pragma once
 
 #include "arch/program.h"
-#include "arch/stacked_ops.h"
 #include "formats/state_dict.h"
 
 #include <torch/nn/module.h>
@@ -48,7 +47,7 @@ class ProgramModule : public torch::nn::Module {
 
 class ModelImpl : public ProgramModule {
  public:
-  explicit ModelImpl(Program program);
+  explicit ModelImpl(Program program);  // initialized as initialize(0) does
   // x (N, C, H, W) -> logits (N, classes)
   torch::Tensor forward(const torch::Tensor& x);
   void initialize(uint64_t seed);
@@ -61,7 +60,7 @@ TORCH_MODULE(Model);
 
 class ModelStackImpl : public ProgramModule {
  public:
-  ModelStackImpl(Program program, int64_t models);
+  ModelStackImpl(Program program, int64_t models);  // model g initialized from seed g
   // x (G, N, C, H, W), model g's minibatch in x[g] -> logits (G, N, classes)
   torch::Tensor forward(const torch::Tensor& x);
   int64_t size() const { return models_; }

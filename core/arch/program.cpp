@@ -58,10 +58,6 @@ int64_t Program::bufferCount() const {
   return n;
 }
 
-size_t Program::trainableTensorCount() const {
-  return size_t(std::count_if(layout_.begin(), layout_.end(), [](const TensorSlot& s) { return s.trainable(); }));
-}
-
 ProgramBuilder::ProgramBuilder(InputShape input, std::string fitWhere) : fitWhere_(std::move(fitWhere)) {
   if (input.channels < 1 || input.height < 1 || input.width < 1)
     fail(ErrorKind::Config, fitWhere_, "input shape must be positive");
@@ -184,27 +180,17 @@ void ProgramBuilder::activation(OpKind kind, const std::string& r) {
   push(std::move(op), s);
 }
 
-void ProgramBuilder::maxPool(int64_t kernel, int64_t stride, const std::string& name) {
+void ProgramBuilder::pool(OpKind kind, int64_t kernel, int64_t stride, const std::string& name) {
+  if (kind != OpKind::MaxPool2d && kind != OpKind::AvgPool2d)
+    fail(ErrorKind::Internal, "program", std::string(opKindName(kind)) + " is not a pooling op");
   Op op;
-  op.kind = OpKind::MaxPool2d;
+  op.kind = kind;
   op.name = name;
   op.kernel = kernel;
   op.stride = stride;
   const Shape in = shape(0);
   Shape o = in;
-  spatial(op, in, o, "max pool");
-  push(std::move(op), o);
-}
-
-void ProgramBuilder::avgPool(int64_t kernel, int64_t stride, const std::string& name) {
-  Op op;
-  op.kind = OpKind::AvgPool2d;
-  op.name = name;
-  op.kernel = kernel;
-  op.stride = stride;
-  const Shape in = shape(0);
-  Shape o = in;
-  spatial(op, in, o, "average pool");
+  spatial(op, in, o, kind == OpKind::MaxPool2d ? "max pool" : "average pool");
   push(std::move(op), o);
 }
 

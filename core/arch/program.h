@@ -78,7 +78,6 @@ class Program {
   int registerCount() const { return registerCount_; }
   int64_t parameterCount() const;  // trainable elements, buffers excluded
   int64_t bufferCount() const;     // running statistics and batch counters
-  size_t trainableTensorCount() const;
 
  private:
   friend class ProgramBuilder;
@@ -102,8 +101,7 @@ class ProgramBuilder {
   void batchNorm(const std::string& name, const std::string& reg = "x");
   void linear(const std::string& name, int64_t out, bool bias = true);
   void activation(OpKind kind, const std::string& reg = "x");
-  void maxPool(int64_t kernel, int64_t stride, const std::string& name = {});
-  void avgPool(int64_t kernel, int64_t stride, const std::string& name = {});
+  void pool(OpKind kind, int64_t kernel, int64_t stride, const std::string& name = {});  // MaxPool2d, AvgPool2d
   void adaptiveAvgPool(int64_t outputSize);
   void flatten();
   void copy(const std::string& from, const std::string& to);

@@ -11,12 +11,13 @@
 
 namespace igpg::arch {
 
-// The models of a stack run side by side as the channel groups of single grouped
-// convolutions over (N, G*C, H, W), channels-last on the CPU. Measured on the 2-core CI
-// machine (Tiny CNN, batch 32, 1 thread, CPU time per model and step): grouped
-// channels-last 1.3-1.6 ms, each model's own dense oneDNN convolution spread over the
-// threads 2.4-2.6 ms, trained alone 3.3-3.7 ms; with 2 threads the per-model variant fell
-// to 18-23 ms as its nested parallel regions fought. bench/bench_zoo_builder measures it.
+// The models of a stack run side by side as the channel groups of one grouped
+// convolution over (N, G*C, H, W), channels-last on the CPU. Measured on the 2-core dev
+// machine (Tiny CNN, batch 32, 1 thread, CPU time per model and step, 8-64 models):
+// grouped channels-last 1.3-1.6 ms; each model's own dense oneDNN convolution, the models
+// spread over the threads, 2.4-2.6 ms (and 18-23 ms with 2 threads); the same model
+// trained alone 3.3-3.7 ms. bench/bench_zoo_builder measures the whole training.
+
 // x (G, N, C, H, W), weight (G, O, C/groups, k, k), bias (G, O) or undefined -> (G, N, O, H', W')
 torch::Tensor stackedConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                             int64_t stride, int64_t padding, int64_t groups);

@@ -11,25 +11,27 @@ namespace {
 // Runs `logitsOf` (a batch (n, C, H, W) on the device -> (G, n, K) logits) over the split
 // and accumulates each model's metrics.
 template <class F>
-std::vector<ClassifierMetrics> evaluate(torch::nn::Module& module, const arch::Program& program, int64_t models,
-                                        const torch::Tensor& images, const torch::Tensor& labels,
-                                        const EvalOptions& options, const JobControl& job, F logitsOf) {
+std::vector<ClassifierMetrics> evaluate(arch::ProgramModule& module, int64_t models, const torch::Tensor& images,
+                                        const torch::Tensor& labels, const EvalOptions& options,
+                                        const JobControl& job, F logitsOf) {
+  const arch::Program& program = module.program();
   if (options.batchSize < 1) fail(ErrorKind::Config, "batch_size", "must be at least 1");
   arch::checkClassificationData(program, images, labels, "evaluation data");
   const bool wasTraining = module.is_training();
-  module.to(options.device);
+  const torch::Device device = options.device.value_or(module.tensors().front().device());
+  module.to(device);
   module.eval();
   torch::NoGradGuard noGrad;
   const int64_t n = images.size(0), K = program.numClasses(), k = std::min<int64_t>(5, K);
-  const auto counts = torch::TensorOptions().dtype(torch::kInt64).device(options.device);
+  const auto counts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   torch::Tensor top1 = torch::zeros({models}, counts), top5 = torch::zeros({models}, counts);
   torch::Tensor lossSum = torch::zeros({models}, counts.dtype(torch::kFloat64));
   ProgressReporter progress(job, "evaluate", n);
   for (int64_t begin = 0; begin < n; begin += options.batchSize) {
     job.cancel.throwIfCancelled("evaluation");
     const int64_t nb = std::min(options.batchSize, n - begin);
-    const torch::Tensor x = images.narrow(0, begin, nb).to(options.device);
-    const torch::Tensor y = labels.narrow(0, begin, nb).to(options.device);
+    const torch::Tensor x = images.narrow(0, begin, nb).to(device);
+    const torch::Tensor y = labels.narrow(0, begin, nb).to(device);
     const torch::Tensor logits = logitsOf(x);  // (G, nb, K)
     const torch::Tensor target = y.unsqueeze(0).expand({models, nb});
     lossSum += torch::nn::functional::cross_entropy(
@@ -62,7 +64,7 @@ std::vector<ClassifierMetrics> evaluate(torch::nn::Module& module, const arch::P
 
 ClassifierMetrics evaluateClassifier(arch::Model& model, const torch::Tensor& images, const torch::Tensor& labels,
                                      const EvalOptions& options, const JobControl& job) {
-  return evaluate(*model, model->program(), 1, images, labels, options, job,
+  return evaluate(*model, 1, images, labels, options, job,
                   [&](const torch::Tensor& x) { return model->forward(x).unsqueeze(0); })[0];
 }
 
@@ -70,7 +72,7 @@ std::vector<ClassifierMetrics> evaluateClassifiers(arch::ModelStack& stack, cons
                                                    const torch::Tensor& labels, const EvalOptions& options,
                                                    const JobControl& job) {
   const int64_t G = stack->size();
-  return evaluate(*stack, stack->program(), G, images, labels, options, job, [&](const torch::Tensor& x) {
+  return evaluate(*stack, G, images, labels, options, job, [&](const torch::Tensor& x) {
     return stack->forward(x.unsqueeze(0).expand({G, x.size(0), x.size(1), x.size(2), x.size(3)}));
   });
 }

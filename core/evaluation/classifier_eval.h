@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace igpg {
@@ -22,7 +23,9 @@ struct ClassifierMetrics {
 
 struct EvalOptions {
   int64_t batchSize = 1000;
-  torch::Device device = torch::kCPU;  // the model is moved there; batches go there one by one
+  // Where to evaluate; the model is moved there. Default: where its weights are, so an
+  // epoch callback can evaluate a stack that is training on a GPU without moving it.
+  std::optional<torch::Device> device;
 };
 
 // images (N, C, H, W) float32, labels (N) int64. Progress phase "evaluate", one unit per

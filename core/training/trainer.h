@@ -45,8 +45,9 @@ arch::ModelStack trainModels(const arch::Program& program, const torch::Tensor& 
                              const TrainOptions& options, const EpochCallback& onEpoch = {},
                              const JobControl& job = {});
 
-// Trains an existing stack further (e.g. loaded or generated weights), model g with
-// options.seeds[g] deciding its data order. Returns the epochs' statistics.
+// Trains an existing stack further (e.g. loaded or generated weights) in place, model g
+// with options.seeds[g] deciding its data order; the stack is moved to options.device.
+// Returns the epochs' statistics.
 std::vector<EpochStats> trainStack(arch::ModelStack& stack, const torch::Tensor& images, const torch::Tensor& labels,
                                    const TrainOptions& options, const EpochCallback& onEpoch = {},
                                    const JobControl& job = {});

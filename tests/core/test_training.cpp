@@ -29,6 +29,25 @@ std::pair<Split, Split> teacherData(int64_t n, int64_t m, const DataShape& d) {
   return {Split{images.narrow(0, 0, n), labels.narrow(0, 0, n)}, Split{images.narrow(0, n, m), labels.narrow(0, n, m)}};
 }
 
+// The Tiny CNN on `n` teacher-labelled 28x28 samples.
+struct TinyCnnCase {
+  igpg::arch::Program program;
+  Split train;
+};
+
+TinyCnnCase tinyCnnCase(int64_t n) {
+  const DataShape data{1, 28, 28, 10};
+  return {igpg::arch::resolveSpec("tinycnn", data).program(), teacherData(n, 0, data).first};
+}
+
+igpg::TrainOptions options(int64_t epochs, int64_t batchSize, std::vector<uint64_t> seeds) {
+  igpg::TrainOptions o;
+  o.epochs = epochs;
+  o.batchSize = batchSize;
+  o.seeds = std::move(seeds);
+  return o;
+}
+
 double maxWeightDiff(const igpg::StateDict& a, const igpg::StateDict& b) {
   double d = 0;
   for (const auto& e : a.entries())
@@ -77,6 +96,7 @@ void expectStackEqualsAlone(const std::string& specText, const DataShape& data, 
 class TrainingTest : public QObject {
   Q_OBJECT
  private slots:
+  void initTestCase();
   void stackedAdamEqualsAlone();
   void stackedSgdWithBatchNormAndOwnRatesEqualsAlone();
   void stackedAdamWEqualsAlone();
@@ -120,13 +140,8 @@ void TrainingTest::stackedAdamWEqualsAlone() {
 }
 
 void TrainingTest::seedsDecideEverything() {
-  const DataShape data{1, 28, 28, 10};
-  const auto program = igpg::arch::resolveSpec("tinycnn", data).program();
-  const Split train = teacherData(64, 0, data).first;
-  igpg::TrainOptions o;
-  o.epochs = 1;
-  o.batchSize = 16;
-  o.seeds = {5, 5, 6};
+  const auto [program, train] = tinyCnnCase(64);
+  const auto o = options(1, 16, {5, 5, 6});
   auto stack = igpg::trainModels(program, train.images, train.labels, o);
   QCOMPARE(maxWeightDiff(stack->stateDict(0), stack->stateDict(1)), 0.0);  // same seed, same model
   QVERIFY(maxWeightDiff(stack->stateDict(0), stack->stateDict(2)) > 1e-3);
@@ -135,13 +150,8 @@ void TrainingTest::seedsDecideEverything() {
 }
 
 void TrainingTest::everyEpochIsReported() {
-  const DataShape data{1, 28, 28, 10};
-  const auto program = igpg::arch::resolveSpec("tinycnn", data).program();
-  const Split train = teacherData(48, 0, data).first;
-  igpg::TrainOptions o;
-  o.epochs = 4;
-  o.batchSize = 16;
-  o.seeds = {1, 2};
+  const auto [program, train] = tinyCnnCase(48);
+  const auto o = options(4, 16, {1, 2});
   std::vector<int64_t> epochs;
   std::vector<igpg::StateDict> kept;
   int64_t lastDone = 0, total = 0;
@@ -195,12 +205,8 @@ void TrainingTest::trainingLearns() {
 }
 
 void TrainingTest::cancellationStopsBetweenSteps() {
-  const DataShape data{1, 28, 28, 10};
-  const auto program = igpg::arch::resolveSpec("tinycnn", data).program();
-  const Split train = teacherData(64, 0, data).first;
-  igpg::TrainOptions o;
-  o.epochs = 100;
-  o.batchSize = 8;
+  const auto [program, train] = tinyCnnCase(64);
+  const auto o = options(100, 8, {0});
   igpg::JobControl job;
   int64_t seen = 0;
   job.progress = [&](const igpg::ProgressEvent& e) {
@@ -217,20 +223,19 @@ void TrainingTest::cancellationStopsBetweenSteps() {
 }
 
 void TrainingTest::badOptionsAreRejected() {
-  const DataShape data{1, 28, 28, 10};
-  const auto program = igpg::arch::resolveSpec("tinycnn", data).program();
-  const Split train = teacherData(16, 0, data).first;
+  const auto tiny = tinyCnnCase(16);
+  const Split& train = tiny.train;
   auto rejects = [&](igpg::TrainOptions o, const std::string& where, torch::Tensor images = {}, torch::Tensor labels = {}) {
     try {
-      igpg::trainModels(program, images.defined() ? images : train.images, labels.defined() ? labels : train.labels, o);
+      igpg::trainModels(tiny.program, images.defined() ? images : train.images, labels.defined() ? labels : train.labels,
+                        o);
     } catch (const igpg::Error& e) {
       QCOMPARE(e.where(), where);
       return;
     }
     QFAIL(("accepted bad " + where).c_str());
   };
-  igpg::TrainOptions o;
-  o.epochs = 1;
+  const auto o = options(1, 64, {0});
   auto bad = o;
   bad.batchSize = 0;
   rejects(bad, "batch_size");
@@ -252,6 +257,10 @@ void TrainingTest::badOptionsAreRejected() {
   QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::parseOptimizer("rmsprop"));
   QVERIFY(igpg::parseOptimizer("adamw") == igpg::OptimizerKind::AdamW);
 }
+
+// Thousands of tiny ops: with the suite's OMP_NUM_THREADS=2 and OpenMP's default
+// spin-waiting, a busy 2-core machine made this 30x slower. Results do not depend on it.
+void TrainingTest::initTestCase() { torch::set_num_threads(1); }
 
 IGPG_TEST_MAIN(TrainingTest)
 #include "test_training.moc"
