@@ -111,6 +111,15 @@ RunRecord findRun(Catalogue& catalogue, const std::string& kind, int64_t id) {
   fail(ErrorKind::NotFound, kind, "no finished " + kind + " run in the catalogue; train one first (igpg train " + kind + ")");
 }
 
+std::optional<RunRecord> findEquivalentRun(Catalogue& catalogue, const std::string& kind, const nlohmann::json& config) {
+  const auto runs = catalogue.listRuns(kind);
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+    if (it->status == "finished" && it->config == config && !it->checkpointPath.empty() &&
+        fileExists(it->checkpointPath))
+      return *it;
+  return std::nullopt;
+}
+
 // --- tokenizer -----------------------------------------------------------------------
 
 TokenizerJobResult runTokenizerTraining(Catalogue& catalogue, const TokenizerJobOptions& options,
@@ -135,6 +144,18 @@ TokenizerJobResult runTokenizerTraining(Catalogue& catalogue, const TokenizerJob
                 {"device", options.train.device.str()},
                 {"zoo", filterToJson(options.zoo)},
                 {"models", idsOf(zoo)}};
+  if (options.reuse)
+    if (auto done = findEquivalentRun(catalogue, "tokenizer", run.config)) {
+      TokenizerJobResult out;
+      out.runId = done->id;
+      out.checkpoint = done->checkpointPath;
+      WeightTokenizer tokenizer = loadTokenizerRun(*done, options.train.device);
+      out.summary = summarizeReconstruction(tokenizer, examples);
+      out.models = int64_t(zoo.size());
+      out.seconds = done->summary.value("seconds", 0.0);
+      out.reused = true;
+      return out;
+    }
   RunRecorder recorder(catalogue, run);
   return recorder.guard([&] {
     TokenizerTrainOptions train = options.train;
@@ -289,6 +310,21 @@ PriorJobResult runPriorTraining(Catalogue& catalogue, const PriorJobOptions& opt
                 {"dataset_encoder", options.datasetEncoder},
                 {"zoo", filterToJson(filter)},
                 {"models", idsOf(zoo)}};
+  if (options.reuse)
+    if (auto done = findEquivalentRun(catalogue, "prior", run.config)) {
+      PriorJobResult out;
+      out.runId = done->id;
+      out.checkpoint = done->checkpointPath;
+      out.loss = done->summary.value("loss", 0.0);
+      out.tokenAccuracy = done->summary.value("token_accuracy", 0.0);
+      out.sequences = done->summary.value("sequences", int64_t(0));
+      out.longestSequence = done->summary.value("longest_sequence", int64_t(0));
+      out.conditionsOnArchitecture = done->summary.value("conditions_on_architecture", false);
+      out.conditionsOnDataset = done->summary.value("conditions_on_dataset", false);
+      out.seconds = done->summary.value("seconds", 0.0);
+      out.reused = true;
+      return out;
+    }
   RunRecorder recorder(catalogue, run);
   return recorder.guard([&] {
     const std::string dir = runDirectory(catalogue, recorder.id());

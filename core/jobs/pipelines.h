@@ -37,6 +37,9 @@ ModelFilter filterFromJson(const nlohmann::json& json);
 
 // The run of `kind` with this id, or the newest finished one when id is 0.
 RunRecord findRun(Catalogue& catalogue, const std::string& kind, int64_t id);
+// The newest finished run of `kind` whose config is exactly `config` and whose checkpoint
+// is still on disk: what a re-run of the same job would produce (seeds are in the config).
+std::optional<RunRecord> findEquivalentRun(Catalogue& catalogue, const std::string& kind, const nlohmann::json& config);
 
 // --- tokenizer ----------------------------------------------------------------------
 
@@ -44,6 +47,7 @@ struct TokenizerJobOptions {
   ModelFilter zoo;              // default: every model of the catalogue
   TokenizerTrainOptions train;
   std::string name;             // run name; default "tokenizer"
+  bool reuse = false;           // return the newest finished run with the same config instead of training
 };
 
 struct TokenizerJobResult {
@@ -52,6 +56,7 @@ struct TokenizerJobResult {
   ReconstructionSummary summary;
   int64_t models = 0;
   double seconds = 0;
+  bool reused = false;
 };
 
 TokenizerJobResult runTokenizerTraining(Catalogue& catalogue, const TokenizerJobOptions& options,
@@ -87,6 +92,7 @@ struct PriorJobOptions {
   std::string archEncoder = "builtin";  // or a TorchScript file
   std::string datasetEncoder = "builtin";
   std::string name;                     // default "prior"
+  bool reuse = false;                   // as TokenizerJobOptions::reuse
 };
 
 struct PriorJobResult {
@@ -99,6 +105,7 @@ struct PriorJobResult {
   bool conditionsOnArchitecture = false;
   bool conditionsOnDataset = false;
   double seconds = 0;
+  bool reused = false;
 };
 
 PriorJobResult runPriorTraining(Catalogue& catalogue, const PriorJobOptions& options, const JobControl& job);

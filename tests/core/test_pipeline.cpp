@@ -6,6 +6,8 @@
 #include "test_util.h"
 
 #include "common/error.h"
+#include "common/files.h"
+#include "jobs/experiment.h"
 #include "jobs/pipelines.h"
 #include "zoo/zoo_builder.h"
 
@@ -34,6 +36,7 @@ class PipelineTest : public QObject {
   void tokenizerReconstructsTheZoo();
   void priorRegeneratesTheZoo();
   void badRequestsAreRefused();
+  void experimentReportHoldsTheComputedNumbers();
   void cleanupTestCase();
 
  private:
@@ -157,6 +160,7 @@ void PipelineTest::priorRegeneratesTheZoo() {
 }
 
 void PipelineTest::badRequestsAreRefused() {
+  const auto samplesBefore = catalogue_->samples().size();
   igpg::GenerateOptions g;
   g.architecture = "tinycnn";
   g.dataset = "no-such-dataset";
@@ -174,8 +178,73 @@ void PipelineTest::badRequestsAreRefused() {
   igpg::TokenizerJobOptions t;
   t.zoo = nothing;
   QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::runTokenizerTraining(*catalogue_, t, {}));
-  const auto samplesBefore = catalogue_->samples().size();
   QCOMPARE(catalogue_->samples().size(), samplesBefore);
+}
+
+// A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer
+// and prior are tiny; the report's numbers must be the evaluation's, and a second run
+// must reuse both trainings.
+void PipelineTest::experimentReportHoldsTheComputedNumbers() {
+  const std::string recipePath = dir_->file("two.json");
+  igpg::writeFileAtomic(recipePath, R"({
+      "name": "two",
+      "training": {"optimizer": "adam", "learning_rate": 0.005, "batch_size": 64, "epochs": 8, "keep_epochs": [8]},
+      "groups": [{"architectures": ["tinycnn"], "datasets": ["digits", "digits[rot90]"], "seeds": [0]}]})");
+  igpg::ExperimentOptions o;
+  o.name = "mini";
+  o.recipe = recipePath;
+  o.reportDir = dir_->file("report");
+  o.samples = 2;
+  o.tokenizer.config.vq.chunkSize = 32;
+  o.tokenizer.config.vq.tokensPerChunk = 16;
+  o.tokenizer.config.vq.codebookSize = 128;
+  o.tokenizer.config.vq.hidden = 16;
+  o.tokenizer.steps = 60;
+  o.tokenizer.batchSize = 64;
+  o.prior.gpt.width = 32;
+  o.prior.gpt.layers = 1;
+  o.prior.gpt.heads = 2;
+  o.prior.gpt.contextLength = 128;
+  o.prior.steps = 20;
+  o.sampling.seed = 7;
+  const auto r = igpg::runExperiment(*catalogue_, o, {});
+  QCOMPARE(r.zooAdded, int64_t(0));  // built by zooBuildResumesAfterInterruption
+  QCOMPARE(int(r.pairs.size()), 2);
+  QCOMPARE(int(r.reconstruction.size()), 2);
+  for (const char* name : {"report.md", "pairs.csv", "samples.csv", "reconstruction.csv", "accuracy_scatter.csv",
+                           "tokenizer_training.csv", "prior_training.csv", "codebook_usage.csv"})
+    QVERIFY2(igpg::fileExists(o.reportDir + "/" + name), name);
+
+  // The pretrained column is the zoo's accuracy; the generated one is what generation
+  // with the same prior and seed evaluates to.
+  const std::string csv = igpg::readFileText(o.reportDir + "/pairs.csv");
+  for (const auto& pair : r.pairs) {
+    igpg::ModelFilter f;
+    f.architecture = pair.architecture;
+    f.dataset = pair.dataset;
+    const auto models = catalogue_->listModels(f);
+    QCOMPARE(int(models.size()), 1);
+    QCOMPARE(pair.pretrainedMean, 100.0 * models[0].top1);
+    igpg::GenerateOptions g;
+    g.priorRun = r.priorRun;
+    g.architecture = pair.spec;
+    g.dataset = pair.dataset;
+    g.samples = 2;
+    g.sampling.seed = 7;
+    g.novelty = false;
+    const auto again = igpg::runGeneration(*catalogue_, g, {});
+    const double mean = 50.0 * (again.samples[0].metrics->top1 + again.samples[1].metrics->top1);
+    QVERIFY2(std::fabs(mean - pair.generatedMean) < 1e-9, (std::to_string(mean) + " vs " + std::to_string(pair.generatedMean)).c_str());
+    QVERIFY2(csv.find(pair.dataset) != std::string::npos, csv.c_str());
+  }
+  const std::string md = igpg::readFileText(o.reportDir + "/report.md");
+  QVERIFY(md.find("Pearson r") != std::string::npos);
+
+  const auto second = igpg::runExperiment(*catalogue_, o, {});
+  QVERIFY(second.tokenizerReused);
+  QVERIFY(second.priorReused);
+  QCOMPARE(second.tokenizerRun, r.tokenizerRun);
+  QCOMPARE(second.pairs[0].generatedMean, r.pairs[0].generatedMean);  // same seeds, same numbers
 }
 
 IGPG_TEST_MAIN(PipelineTest)

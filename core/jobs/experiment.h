@@ -1,0 +1,81 @@
+// Experiments: the whole IGPG pipeline on a recipe's zoo, from building the zoo to a
+// report a person can read. `igpg demo` (the README's main job) and `igpg experiment NAME`
+// run the same function; the studio can too.
+//
+// Stages, each reused when it already exists with the same settings (zoo checkpoints by
+// unit key, tokenizer and prior runs by exact config), so a second run only regenerates
+// and evaluates:
+//   1. build the recipe's zoo (zoo/zoo_builder.h);
+//   2. train the tokenizer on it, then the prior on its tokens;
+//   3. for every (architecture, dataset) pair of the zoo, sample `samples` networks with
+//      Algorithm 1, decode and evaluate them, with the novelty measures;
+//   4. reconstruct every checkpoint through the tokenizer (the paper's Table 3);
+//   5. write report/NAME/: report.md, CSV files of every number, PNG plots when a renderer
+//      is given (the GUI build), their CSV either way.
+#pragma once
+
+#include "catalogue/catalogue.h"
+#include "evaluation/plot_spec.h"
+#include "jobs/pipelines.h"
+#include "jobs/progress.h"
+
+#include <string>
+#include <vector>
+
+namespace igpg {
+
+struct ExperimentOptions {
+  std::string name = "demo";       // names the report folder and the runs
+  std::string recipe = "default";  // embedded recipe name or file
+  std::string reportDir;           // default: report/<name>
+  int64_t samples = 5;             // generated networks per pair
+  torch::Device device = torch::kCPU;
+  TokenizerTrainOptions tokenizer = defaultTokenizer();
+  PriorTrainOptions prior = defaultPrior();
+  SamplingOptions sampling;
+  int64_t maxStack = 32;
+  PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
+
+  // Settings that fit the default zoo's budget on two CPU cores.
+  static TokenizerTrainOptions defaultTokenizer();
+  static PriorTrainOptions defaultPrior();
+};
+
+struct PairResult {
+  std::string architecture, dataset, description, spec;  // spec: canonical JSON
+  int64_t parameters = 0, tokens = 0, blocks = 0;
+  int64_t pretrainedCount = 0;
+  double pretrainedMean = 0, pretrainedBest = 0;     // top-1, percent
+  std::vector<double> generated;                     // top-1 per sample, percent
+  double generatedMean = 0, generatedStd = 0, generatedBest = 0;
+  double gap = 0;                                    // generated mean - pretrained mean
+  double reconstructedMean = 0;                      // top-1 of the tokenizer's reconstructions, percent
+  double relativeDistance = 0;                       // novelty: nearest / typical checkpoint distance, mean
+  double agreement = 0;                              // novelty: prediction agreement with the nearest, mean
+  double sampleSeconds = 0;
+};
+
+struct ExperimentResult {
+  std::string name, recipe, reportDir;
+  std::vector<PairResult> pairs;
+  std::vector<ReconstructionRow> reconstruction;
+  double pearsonR = 0, slope = 0, intercept = 0;  // generated mean vs pretrained mean over pairs
+  double meanAbsGap = 0, maxAbsGap = 0;
+  int64_t models = 0;
+  int64_t tokenizerRun = 0, priorRun = 0;
+  bool tokenizerReused = false, priorReused = false;
+  int64_t zooAdded = 0, zooSkipped = 0;
+  double zooSeconds = 0, tokenizerSeconds = 0, priorSeconds = 0, generateSeconds = 0, totalSeconds = 0;
+  double relativeRmse = 0, perplexity = 0;
+  int64_t deadCodes = 0, codebookSize = 0;
+  std::vector<std::string> files;  // written into reportDir
+  bool plotsRendered = false;
+};
+
+ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& options, const JobControl& job);
+
+// Writes report.md, the CSV files and the plots of a finished experiment into
+// result.reportDir (atomically, file by file) and records their names in result.files.
+void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const ExperimentOptions& options);
+
+}  // namespace igpg
