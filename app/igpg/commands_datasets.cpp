@@ -39,7 +39,7 @@ const char* const kNamingHelp =
 
 #if IGPG_DATASETS_WITH_CATALOGUE
 // The one place that knows how the catalogue is opened.
-std::shared_ptr<Catalogue> openCatalogue(const Context& ctx) { return std::make_shared<Catalogue>(ctx.cataloguePath); }
+std::shared_ptr<Catalogue> openCatalogue(const Context& ctx) { return Catalogue::open(ctx.cataloguePath); }
 
 DatasetRecord toRecord(const DatasetSummary& s) {
   DatasetRecord r;
