@@ -115,11 +115,7 @@ int runExport(Context& ctx, const ParsedArgs& args) {
   if (fileExists(out) && !args.has("force")) fail(ErrorKind::Io, out, "already exists; use --force to overwrite it");
   auto catalogue = Catalogue::open(ctx.cataloguePath, Catalogue::ReadOnly);
   const ModelRecord m = requireModel(*catalogue, id);
-  StateDict weights = catalogue->loadWeights(m);
-  // Give an imported file its own metadata back.
-  if (m.metadata.contains("file_metadata"))
-    for (const auto& [key, value] : m.metadata["file_metadata"].items())
-      if (value.is_string()) weights.metadata[key] = value.get<std::string>();
+  const StateDict weights = exportableWeights(*catalogue, m);
   saveWeightsFile(out, weights);
   if (ctx.json) {
     printJson(ctx, {{"id", id}, {"out", out}, {"tensors", weights.size()}, {"num_params", weights.numel()}});

@@ -97,4 +97,12 @@ std::vector<ImportedModel> importWeightFiles(Catalogue& catalogue, const std::ve
   return imported;
 }
 
+StateDict exportableWeights(Catalogue& catalogue, const ModelRecord& model) {
+  StateDict weights = catalogue.loadWeights(model);
+  if (model.metadata.contains("file_metadata"))
+    for (const auto& [key, value] : model.metadata["file_metadata"].items())
+      if (value.is_string()) weights.metadata[key] = value.get<std::string>();
+  return weights;
+}
+
 }  // namespace igpg

@@ -43,6 +43,11 @@ struct ImportedModel {
 std::vector<ImportedModel> importWeightFiles(Catalogue& catalogue, const std::vector<std::string>& files,
                                              const ImportOptions& options, const JobControl& job = {});
 
+// A model's weights as a file of their own: the stored tensors with the metadata of the
+// file they were imported from put back, what `igpg zoo export` and the studio write out
+// with saveWeightsFile.
+StateDict exportableWeights(Catalogue& catalogue, const ModelRecord& model);
+
 // The family of an architecture label: its leading letters, lower-cased ("resnet18" ->
 // "resnet", "mlp-64-32" -> "mlp"); the whole label when it does not start with a letter.
 std::string architectureFamilyFromLabel(const std::string& label);
