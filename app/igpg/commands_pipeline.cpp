@@ -231,6 +231,7 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
   o.evaluate = args.has("eval");
   o.save = args.has("save");
+  o.addToZoo = o.save;
   o.outDir = args.valueOr("out", "");
   o.device = ctx.device();
   auto catalogue = Catalogue::open(ctx.cataloguePath);

@@ -1,4 +1,5 @@
 // igpg-studio: the desktop model-zoo explorer over the same core as the igpg command line.
+#include "app/core_jobs.h"
 #include "app/main_window.h"
 #include "common/runtime.h"
 
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   igpg::ui::MainWindow window(parser.value(catalogue));
+  igpg::ui::installCoreJobs(window);
   window.show();
   return app.exec();
 }

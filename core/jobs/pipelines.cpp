@@ -136,6 +136,8 @@ TokenizerJobResult runTokenizerTraining(Catalogue& catalogue, const TokenizerJob
                 {"steps", options.train.steps},
                 {"batch_size", options.train.batchSize},
                 {"learning_rate", options.train.learningRate},
+                {"final_learning_rate", options.train.finalLearningRate},
+                {"restart_every", options.train.restartEvery},
                 {"gamma", options.train.gamma},
                 {"beta", options.train.beta},
                 {"temperature_cycles", options.train.temperatureCycles},
@@ -572,27 +574,32 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
                        {"relative_distance", sample.novelty->relativeDistance},
                        {"agreement", sample.novelty->agreement}};
       sample.sampleId = catalogue.addSample(rec, sample.weights);
-      ModelRecord model;
-      model.architecture = spec.name();
-      model.family = spec.family();
-      model.dataset = dataset->name();
-      model.source = "generated:" + std::to_string(priorRun.id);
-      model.seed = int64_t(options.sampling.seed);
-      model.epoch = 0;
-      model.numParams = spec.parameterCount();
-      if (sample.metrics) {
-        model.top1 = sample.metrics->top1;
-        model.top5 = sample.metrics->top5;
-        model.loss = sample.metrics->loss;
-      }
-      model.metadata = {{"sample", sample.sampleId}, {"prior_run", priorRun.id}, {"sampling", rec.sampling}};
-      sample.modelId = catalogue.addModel(model, sample.weights);
-      catalogue.linkSampleToModel(sample.sampleId, sample.modelId);
+      if (options.addToZoo) sample.modelId = addSampleToZoo(catalogue, sample.sampleId);
     }
     tx.commit();
   }
   progress.finish();
   return result;
+}
+
+int64_t addSampleToZoo(Catalogue& catalogue, int64_t sampleId) {
+  const auto rec = catalogue.sample(sampleId);
+  if (!rec) fail(ErrorKind::NotFound, "sample " + std::to_string(sampleId), "no such sample");
+  if (rec->modelId > 0) return rec->modelId;
+  ModelRecord model;
+  model.architecture = rec->architecture;
+  model.dataset = rec->dataset;
+  model.source = "generated:" + std::to_string(rec->runId);
+  model.seed = rec->seed;
+  model.epoch = 0;
+  model.top1 = rec->top1;
+  model.top5 = rec->top5;
+  model.metadata = {{"sample", sampleId}, {"prior_run", rec->runId}, {"sampling", rec->sampling}};
+  Catalogue::WriteTransaction tx(catalogue);
+  const int64_t id = catalogue.addModel(model, catalogue.loadWeights(*rec));
+  catalogue.linkSampleToModel(sampleId, id);
+  tx.commit();
+  return id;
 }
 
 // --- reconstruction ------------------------------------------------------------------

@@ -120,7 +120,8 @@ struct GenerateOptions {
   SamplingOptions sampling;
   bool evaluate = true;          // top-1/top-5 on the test split
   bool novelty = true;           // distance and agreement to the nearest training checkpoint
-  bool save = false;             // store samples (and link them as zoo models) in the catalogue
+  bool save = false;             // store the samples (weights, sampling, metrics) in the catalogue
+  bool addToZoo = false;         // with save: also add each sample to the zoo as a model
   std::string outDir;            // export each sample as safetensors there
   torch::Device device = torch::kCPU;
   std::string archEncoder;       // override the prior's encoders (must have the same id)
@@ -159,6 +160,10 @@ struct GenerateResult {
 };
 
 GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& options, const JobControl& job);
+
+// Adds a stored sample to the zoo as a model (source "generated:<prior run>") and links
+// the two; returns the model's id (the existing one when it was added before).
+int64_t addSampleToZoo(Catalogue& catalogue, int64_t sampleId);
 
 // --- reconstruction and evaluation ---------------------------------------------------
 

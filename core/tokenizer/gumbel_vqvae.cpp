@@ -8,6 +8,10 @@ namespace igpg {
 
 namespace F = torch::nn::functional;
 
+namespace {
+constexpr int64_t kRelaxedCodes = 16;
+}  // namespace
+
 ResBlock1dImpl::ResBlock1dImpl(int64_t channels) {
   const int64_t groups = channels % 8 == 0 ? 8 : 1;
   norm1 = register_module("norm1", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, channels)));
@@ -67,12 +71,14 @@ torch::Tensor GumbelVQVAEImpl::encode(const torch::Tensor& values, const torch::
 }
 
 torch::Tensor GumbelVQVAEImpl::logits(const torch::Tensor& z) {
-  // -||z - e||^2 = 2 z.e - ||z||^2 - ||e||^2, computed without materializing (B, l, m, D).
-  const auto& e = codebook->weight;                                      // (m, D)
-  auto dot = torch::matmul(z, e.t());                                    // (B, l, m)
-  auto zz = z.pow(2).sum(-1, /*keepdim=*/true);                          // (B, l, 1)
-  auto ee = e.pow(2).sum(-1);                                            // (m)
-  return 2 * dot - zz - ee;
+  // -||z - e||^2 = 2 z.e - ||z||^2 - ||e||^2, computed without materializing (..., m, D).
+  const auto& e = codebook->weight;                                         // (m, D)
+  auto flat = z.reshape({-1, z.size(-1)});                                  // (N, D)
+  auto lg = torch::addmm(e.pow(2).sum(-1).neg(), flat, e.t(), 1, 2);        // (N, m)
+  lg = lg - flat.pow(2).sum(-1, /*keepdim=*/true);
+  auto shape = z.sizes().vec();
+  shape.back() = e.size(0);
+  return lg.view(shape);                                                    // (..., m)
 }
 
 torch::Tensor GumbelVQVAEImpl::decode(const torch::Tensor& zq, const torch::Tensor& roles) {
@@ -96,16 +102,32 @@ torch::Tensor GumbelVQVAEImpl::tokenize(const torch::Tensor& values, const torch
 }
 
 VQForward GumbelVQVAEImpl::forward(const torch::Tensor& values, const torch::Tensor& roles, double tau, bool hard) {
-  auto z = encode(values, roles);                                         // (B, l, D)
-  auto lg = logits(z);                                                    // (B, l, m)
-  auto y = F::gumbel_softmax(lg, F::GumbelSoftmaxFuncOptions().tau(tau).hard(hard).dim(-1));
-  auto zq = torch::matmul(y, codebook->weight);                           // (B, l, D)
-  // The decoder sees the sampled code; the encoder also gets the straight-through
-  // gradient of VQ-VAE, which the relaxed sample alone loses once tau is small (a near
-  // one-hot softmax passes almost no gradient back to the logits).
+  auto z = encode(values, roles);                                           // (B, l, D)
+  const int64_t b = z.size(0), l = z.size(1), d = z.size(2);
+  // The Gumbel-softmax relaxation runs over the nearest `kRelaxedCodes` codes only: the
+  // others have vanishing probability, and drawing Gumbel noise for every code of every
+  // token (B * l * m values) costs more than the rest of a CPU training step together.
+  // The logits are detached: the relaxed sample's gradient grows like 1/tau (1e4 at the
+  // end of the paper's schedule) and blows encoder and codebook apart late in training.
+  // The encoder learns through the straight-through term below and the commitment loss,
+  // the codebook through the codebook and reconstruction losses.
+  torch::Tensor nearLogits, nearIndices;
+  {
+    torch::NoGradGuard noGrad;
+    std::tie(nearLogits, nearIndices) = logits(z).view({b * l, -1}).topk(std::min(kRelaxedCodes, options_.codebookSize), -1);  // (N, k)
+  }
+  // tau is the temperature of the code distribution softmax(logits / tau), sampled with the
+  // Gumbel trick: as tau -> 0 the sample becomes the nearest code, the code inference uses.
+  // (Gumbel noise added at a fixed scale would instead keep picking among near codes once
+  // they are closer together than the noise, so the decoder would never learn the codes it
+  // is given at inference.)
+  auto y = F::gumbel_softmax(nearLogits / tau, F::GumbelSoftmaxFuncOptions().tau(1.0).hard(hard).dim(-1));  // (N, k)
+  auto near = codebook->weight.index_select(0, nearIndices.flatten()).view({b * l, -1, d});                 // (N, k, D)
+  auto zq = (y.unsqueeze(-1) * near).sum(1).view({b, l, d});                                              // (B, l, D)
   VQForward out;
+  // The decoder sees the sampled code, the encoder the decoder's gradient straight through.
   out.reconstruction = decode(zq + (z - z.detach()), roles);
-  out.indices = lg.argmax(-1);
+  out.indices = nearIndices.select(1, 0).view({b, l});
   out.commitment = (z - zq.detach()).pow(2).mean();
   out.codebook = (z.detach() - zq).pow(2).mean();
   return out;

@@ -23,7 +23,7 @@ struct GumbelVQVAEOptions {
   int64_t chunkSize = 64;        // K: values per chunk
   int64_t tokensPerChunk = 32;   // l: latent vectors (tokens) per chunk; must divide K
   int64_t codebookSize = 1024;   // m
-  int64_t codeDim = 16;          // width of a code vector
+  int64_t codeDim = 4;           // width of a code vector: low, so that codes cover the encoder outputs
   int64_t hidden = 48;           // channels of the residual convolution stacks
   int64_t resBlocks = 2;         // residual blocks in the encoder and in the decoder
   int64_t numRoles = 8;          // size of the role vocabulary fed beside the values

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 
 namespace igpg {
 
@@ -177,6 +178,9 @@ TokenizerTrainResult trainTokenizer(const std::vector<TokenizerExample>& zoo, co
     auto roles = chunks.roles.index_select(0, pick);
     auto mask = chunks.mask.index_select(0, pick);
     const double tau = schedule.at(step);
+    const double lr = options.finalLearningRate + 0.5 * (options.learningRate - options.finalLearningRate) *
+                                                      (1 + std::cos(M_PI * double(step) / double(options.steps)));
+    optimizer.setLearningRate(lr);
     VQLoss l = vqLoss(model, values, roles, mask, tau, options.gamma, options.beta);
     const VQForward& out = l.forward;
     auto& recon = l.reconstruction;
@@ -194,7 +198,8 @@ TokenizerTrainResult trainTokenizer(const std::vector<TokenizerExample>& zoo, co
     std::vector<std::pair<std::string, double>> m = {{"loss", loss.item<double>()},
                                                      {"reconstruction", recon.item<double>()},
                                                      {"commitment", out.commitment.item<double>()},
-                                                     {"tau", tau}};
+                                                     {"tau", tau},
+                                                     {"lr", lr}};
     if (restarted > 0) m.emplace_back("restarted_codes", double(restarted));
     if (metrics) metrics(step + 1, m);
     progress.update(step + 1, m);

@@ -21,13 +21,14 @@ struct TokenizerTrainOptions {
   int64_t steps = 4000;
   int64_t batchSize = 256;       // chunks per step
   double learningRate = 2e-3;
+  double finalLearningRate = 1e-4;  // cosine decay to it: the codes settle at the end
   double weightDecay = 0.0;
   double gamma = 0.25;           // commitment weight
   double beta = 1.0;             // codebook weight
   int64_t temperatureCycles = 4;
   double tauMax = 1.0;
   double tauMin = 1e-4;
-  int64_t restartEvery = 200;    // dead-code restarts; 0 disables
+  int64_t restartEvery = 50;     // dead-code restarts; 0 disables
   uint64_t seed = 0;
   torch::Device device = torch::kCPU;
   std::string checkpointPath;    // where to save (and resume from); empty: no checkpoints

@@ -23,6 +23,18 @@ struct Failure {
 struct Skip {
   std::string message;
 };
+struct ExpectedFailure {
+  std::string message;
+};
+
+// QEXPECT_FAIL: the next failing check of the current test function is a known failure
+// (reported XFAIL, the function ends there); no failure at all is reported XPASS, a
+// failure, so that a fixed bug gets its mark removed.
+inline std::string& expectedFailureComment() {
+  static std::string comment;
+  return comment;
+}
+inline void expectFail(const std::string& comment) { expectedFailureComment() = comment; }
 
 template <typename T, typename = void>
 struct Printable : std::false_type {};
@@ -63,6 +75,7 @@ bool equal(const A& a, const B& b) {
 [[noreturn]] inline void failAt(const std::string& what, const char* file, int line) {
   std::ostringstream s;
   s << what << "\n   Loc: [" << file << "(" << line << ")]";
+  if (!expectedFailureComment().empty()) throw ExpectedFailure{expectedFailureComment() + "\n   " + s.str()};
   throw Failure{s.str()};
 }
 
@@ -72,9 +85,18 @@ class Runner {
     std::printf("********* Start testing of %s *********\n", name_);
   }
   void run(const char* slot, const std::function<void()>& body) {
+    expectedFailureComment().clear();
     try {
       body();
-      std::printf("PASS   : %s::%s()\n", name_, slot);
+      if (!expectedFailureComment().empty()) {
+        std::printf("XPASS  : %s::%s() %s\n", name_, slot, expectedFailureComment().c_str());
+        ++failed_;
+      } else {
+        std::printf("PASS   : %s::%s()\n", name_, slot);
+        ++passed_;
+      }
+    } catch (const ExpectedFailure& f) {
+      std::printf("XFAIL  : %s::%s() %s\n", name_, slot, f.message.c_str());
       ++passed_;
     } catch (const Failure& f) {
       std::printf("FAIL!  : %s::%s() %s\n", name_, slot, f.message.c_str());
@@ -116,6 +138,7 @@ class Runner {
                                qtest_compat::show(igpg_e), __FILE__, __LINE__);              \
   } while (0)
 #define QFAIL(msg) qtest_compat::failAt(msg, __FILE__, __LINE__)
+#define QEXPECT_FAIL(dataIndex, comment, mode) qtest_compat::expectFail(comment)
 #define QSKIP(msg) throw qtest_compat::Skip{msg}
 #define QVERIFY_THROWS_EXCEPTION(type, ...)                                                  \
   do {                                                                                       \
