@@ -7,6 +7,7 @@
 #include "common/files.h"
 #include "formats/tensor_stats.h"
 #include "formats/weights_file.h"
+#include "jobs/workspace.h"
 
 #include <iomanip>
 #include <ostream>
@@ -34,15 +35,14 @@ ModelRecord requireModel(Catalogue& catalogue, int64_t id) {
 nlohmann::json optionalNumber(int64_t v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); }
 
 int runImport(Context& ctx, const ParsedArgs& args) {
-  ImportOptions options;
-  options.architecture.name = args.value("arch");
-  options.dataset.name = args.value("dataset");
-  options.source = args.valueOr("source", options.source);
-  options.seed = args.intValue("seed", -1);
-  options.epoch = args.intValue("epoch", -1);
-  if (args.has("epoch") && options.epoch < 0) usageError("--epoch", "must be >= 0");
-  if (args.has("seed") && options.seed < 0) usageError("--seed", "must be >= 0");
+  const int64_t seed = args.intValue("seed", -1), epoch = args.intValue("epoch", -1);
+  if (args.has("epoch") && epoch < 0) usageError("--epoch", "must be >= 0");
+  if (args.has("seed") && seed < 0) usageError("--seed", "must be >= 0");
   auto catalogue = Catalogue::open(ctx.cataloguePath);
+  ImportOptions options = importOptionsFor(*catalogue, args.value("arch"), args.value("dataset"));
+  options.source = args.valueOr("source", options.source);
+  options.seed = seed;
+  options.epoch = epoch;
   const auto imported = importWeightFiles(*catalogue, args.positionals(), options, ctx.job);
   Table table({"id", "file", "architecture", "dataset", "params", "tensors", "sha256", "same_weights_as"});
   for (const auto& m : imported)

@@ -1,5 +1,6 @@
 #include "jobs/workspace.h"
 
+#include "arch/model.h"
 #include "common/error.h"
 #include "common/files.h"
 
@@ -78,6 +79,27 @@ ResolvedModel resolveModel(Catalogue& catalogue, const ModelRecord& record) {
          "architecture '" + record.architecture + "' is only a label; import it with a SPEC (igpg arch list)");
   auto dataset = openDataset(catalogue, record.dataset);
   return {record, dataset, arch::resolveSpecJson(arch->spec, dataShapeOf(*dataset))};
+}
+
+ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, const std::string& dataset) {
+  ImportOptions options;
+  options.architecture.name = arch;
+  options.dataset.name = dataset;
+  const bool isSpec = arch.find('{') != std::string::npos || arch::findPreset(arch) || arch::findFamily(arch);
+  if (!isSpec) return options;
+  auto data = openDataset(catalogue, dataset);
+  const arch::ArchSpec spec = resolveArchitecture(arch, *data);
+  options.architecture = architectureRecord(spec);
+  options.dataset = datasetRecord(*data);
+  options.conform = [spec](StateDict& weights, const std::string&) {
+    arch::Model model(spec.program());
+    try {
+      model->loadStateDict(weights);
+    } catch (const Error& e) {
+      rethrowWithContext(e, "architecture " + spec.name());
+    }
+  };
+  return options;
 }
 
 std::string runDirectory(const Catalogue& catalogue, int64_t runId) {

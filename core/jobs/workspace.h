@@ -7,6 +7,7 @@
 
 #include "arch/spec.h"
 #include "catalogue/catalogue.h"
+#include "catalogue/import.h"
 #include "data/dataset.h"
 #include "tokenizer/weight_layout.h"
 
@@ -41,6 +42,15 @@ struct ResolvedModel {
   arch::ArchSpec spec;
 };
 ResolvedModel resolveModel(Catalogue& catalogue, const ModelRecord& record);
+
+// Import settings for weight files of architecture `arch` trained on `dataset`, what
+// `igpg zoo import` and the studio's import dialog use. When `arch` is a SPEC (a preset,
+// a family or a JSON object) it must fit the dataset, the rows get the resolved
+// architecture and dataset, and every file is checked against the architecture: a
+// missing, extra or misshapen tensor rejects the import, naming the file and the tensor.
+// Any other text is kept as a label (networks this build cannot run are still worth
+// cataloguing; the pipelines refuse them later with a message).
+ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, const std::string& dataset);
 
 // The directory for a run's files: <catalogue dir>/runs/<id>.
 std::string runDirectory(const Catalogue& catalogue, int64_t runId);

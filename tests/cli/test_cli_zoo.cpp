@@ -43,8 +43,9 @@ ProcessResult runIgpg(const std::string& catalogue, const std::vector<std::strin
   return igpg_test::runProcess(command(catalogue, args, prefix), env);
 }
 
+// A label, not a SPEC: these files are catalogue payloads, not networks to check.
 std::vector<std::string> importArgs(const std::vector<std::string>& files) {
-  std::vector<std::string> args = {"zoo", "import", "--arch", "tinycnn", "--dataset", "fashion-mnist"};
+  std::vector<std::string> args = {"zoo", "import", "--arch", "toy-net", "--dataset", "fashion-mnist"};
   args.insert(args.end(), files.begin(), files.end());
   return args;
 }
@@ -140,6 +141,7 @@ class ZooCliTest : public QObject {
   void usageErrorsExitTwo();
   void missingAndUnreadableFiles();
   void truncatedFileImportsNothing();
+  void weightsThatDoNotFitTheArchitectureImportNothing();
   void readOnlyCatalogue();
   void lockedCatalogueFailsAfterBusyTimeout();
   void killedImportLeavesNothingHalfMade();
@@ -262,6 +264,27 @@ void ZooCliTest::truncatedFileImportsNothing() {
   QVERIFY2(contains(r.err, "truncated") || contains(r.err, "past the end"), r.err.c_str());
   QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());
   QCOMPARE(blobFiles(cat), int64_t(1));  // the good files' blobs were taken back
+}
+
+void ZooCliTest::weightsThatDoNotFitTheArchitectureImportNothing() {
+  igpg_test::ScratchDir dir;
+  const std::string cat = dir.file("zoo/catalogue.db");
+  seedCatalogue(cat);
+  igpg::StateDict w = igpg::loadSafetensors(kFixture);
+  w.set("fc2.weight", torch::zeros({10, 7}));  // fc1 has 20 outputs
+  const std::string misshapen = dir.file("misshapen.safetensors");
+  const auto bytes = igpg::encodeSafetensors(w);
+  igpg_test::writeBytes(misshapen, std::string(bytes.begin(), bytes.end()));
+  const ProcessResult r = runIgpg(cat, {"zoo", "import", "--arch", "tinycnn", "--dataset", "fashion-mnist", kFixture,
+                                        misshapen});
+  QVERIFY2(checkError(r, misshapen).empty(), checkError(r, misshapen).c_str());
+  QVERIFY2(contains(r.err, "fc2.weight"), r.err.c_str());
+  QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());
+  // A SPEC that does not fit the dataset is refused before any file is read.
+  const ProcessResult wrong = runIgpg(cat, {"zoo", "import", "--arch", R"({"family": "tinycnn", "num_classes": 3})",
+                                            "--dataset", "fashion-mnist", kFixture});
+  QVERIFY2(wrong.exitCode != 0 && contains(wrong.err, "num_classes"), wrong.err.c_str());
+  QVERIFY2(checkCatalogue(cat, 1).empty(), checkCatalogue(cat, 1).c_str());
 }
 
 void ZooCliTest::readOnlyCatalogue() {
