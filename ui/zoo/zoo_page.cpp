@@ -13,6 +13,9 @@
 #include "plots/plot_view.h"
 #include "zoo/import_dialog.h"
 #include "zoo/model_table_model.h"
+#include "jobs/workspace.h"
+#include "zoo/recipe.h"
+#include "zoo/zoo_builder.h"
 
 #include <QAction>
 #include <QComboBox>
@@ -21,6 +24,7 @@
 #include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLocale>
@@ -177,6 +181,7 @@ ZooPage::ZooPage(StudioContext& context, QWidget* parent) : QWidget(parent), con
   connect(importAction_, &QAction::triggered, this, &ZooPage::chooseImport);
   connect(exportAction_, &QAction::triggered, this, &ZooPage::chooseExport);
   connect(deleteAction_, &QAction::triggered, this, &ZooPage::confirmRemove);
+  connect(buildZooAction_, &QAction::triggered, this, &ZooPage::chooseBuildZoo);
 
   auto* bannerImport = new QPushButton(importAction_->icon(), tr("Import Weights\u2026"), emptyBanner_);
   auto* bannerBuild = new QPushButton(buildZooAction_->icon(), tr("Build the Default Zoo"), emptyBanner_);
@@ -519,6 +524,40 @@ void ZooPage::updateActions() {
   importAction_->setEnabled(idle && writable);
   exportAction_->setEnabled(idle && selected == 1);
   deleteAction_->setEnabled(idle && writable && selected > 0);
+  buildZooAction_->setEnabled(idle && writable);
+}
+
+void ZooPage::chooseBuildZoo() {
+  QStringList recipes;
+  for (const auto& name : embeddedRecipeNames()) recipes << QString::fromStdString(name);
+  const QString other = tr("Recipe file\u2026");
+  recipes << other;
+  bool ok = false;
+  const QString choice = QInputDialog::getItem(this, tr("Build Zoo"),
+                                               tr("Train every model of a recipe that is not in the catalogue yet:"),
+                                               recipes, std::max<qsizetype>(0, recipes.indexOf(QStringLiteral("default"))), false, &ok);
+  if (!ok) return;
+  if (choice != other) return startBuildZoo(choice);
+  const QString file = QFileDialog::getOpenFileName(this, tr("Zoo Recipe"), {}, tr("Recipes (*.json)"));
+  if (!file.isEmpty()) startBuildZoo(file);
+}
+
+void ZooPage::startBuildZoo(const QString& recipe) {
+  const std::string catalogue = context_.cataloguePathStd();
+  const std::string name = recipe.toStdString();
+  const torch::Device device = context_.device();
+  jobs_->start(
+      tr("Build zoo %1").arg(recipe),
+      [catalogue, name, device](const JobControl& job) {
+        auto c = Catalogue::open(catalogue);
+        ZooBuildOptions options;
+        options.device = device;
+        buildZoo(*c, loadRecipe(name), options, job);
+      },
+      [this](const JobOutcome& outcome) {
+        if (outcome.status == JobOutcome::Failed) showJobFailure(this, tr("Building the zoo failed"), outcome);
+        context_.notifyCatalogueChanged();
+      });
 }
 
 void ZooPage::chooseImport() {
@@ -549,7 +588,12 @@ void ZooPage::startImport(const QStringList& files, const ImportOptions& options
       tr("Import %1").arg(countText(files.size(), tr("file"), tr("files"))),
       [catalogue, paths, options, imported](const JobControl& job) {
         auto c = Catalogue::open(catalogue);
-        *imported = importWeightFiles(*c, paths, options, job);
+        // The dialog names the architecture and the dataset; a SPEC checks every file.
+        ImportOptions checked = importOptionsFor(*c, options.architecture.name, options.dataset.name);
+        checked.source = options.source;
+        checked.seed = options.seed;
+        checked.epoch = options.epoch;
+        *imported = importWeightFiles(*c, paths, checked, job);
       },
       [this, imported](const JobOutcome& outcome) {
         if (outcome.status == JobOutcome::Failed) showJobFailure(this, tr("Import failed"), outcome);

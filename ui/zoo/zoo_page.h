@@ -66,6 +66,8 @@ class ZooPage : public QWidget {
   void startImport(const QStringList& files, const ImportOptions& options);
   void startExport(int64_t modelId, const QString& path);
   void startRemove(const std::vector<int64_t>& ids);
+  // Builds (or completes) the zoo of a recipe: an embedded name ("default") or a file.
+  void startBuildZoo(const QString& recipe);
 
  public slots:
   // Re-reads the filter choices and counts again (the catalogue changed, or F5).
@@ -91,6 +93,7 @@ class ZooPage : public QWidget {
   void chooseImport();
   void chooseExport();
   void confirmRemove();
+  void chooseBuildZoo();
 
   StudioContext& context_;
   ModelTableModel* model_ = nullptr;
