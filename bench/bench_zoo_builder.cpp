@@ -7,10 +7,11 @@
 //
 //   bench_zoo_builder [--threads 2] [--stacks 8,16,32,64] [--alone 2] [--epochs 1]
 //                     [--batch-size 32] [--train-size 60000] [--test-size 10000]
-//                     [--spec tinycnn] [--device cpu] [--data-seed 12345]
+//                     [--spec tinycnn] [--device cpu]
 #include "arch/spec.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "data/dataset.h"
 #include "evaluation/classifier_eval.h"
 #include "training/trainer.h"
 
@@ -31,25 +32,20 @@ struct BenchData {
   std::string description;
 };
 
-// The bench's data. Timing depends only on the shapes (Fashion-MNIST's: 1x28x28, 10
-// classes); swap this function for core/data's Fashion-MNIST loader to report real
-// accuracies. Until then: one smooth random template per class plus noise, so that the
-// accuracies mean something (a model must learn the templates).
-BenchData loadData(int64_t trainSize, int64_t testSize, uint64_t seed) {
-  auto gen = at::detail::createCPUGenerator(seed);
-  const torch::Tensor templates = torch::nn::functional::interpolate(
-      torch::randn({10, 1, 7, 7}, gen),
-      torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{28, 28}).mode(torch::kBilinear).align_corners(false));
-  auto split = [&](int64_t n) {
-    const torch::Tensor labels = torch::randint(10, {n}, gen);
-    return std::make_pair(templates.index_select(0, labels) + 2.0 * torch::randn({n, 1, 28, 28}, gen), labels);
-  };
+// Real Fashion-MNIST (the Debian package dataset-fashion-mnist): the first trainSize images
+// of the train split and testSize of the test split.
+BenchData loadData(int64_t trainSize, int64_t testSize) {
+  auto fmnist = igpg::openDataset("fashion-mnist");
+  const auto& train = fmnist->train();
+  const auto& test = fmnist->test();
+  trainSize = std::min(trainSize, train.size());
+  testSize = std::min(testSize, test.size());
   BenchData d;
-  std::tie(d.trainImages, d.trainLabels) = split(trainSize);
-  std::tie(d.testImages, d.testLabels) = split(testSize);
-  d.description = "synthetic, Fashion-MNIST-shaped: " + std::to_string(trainSize) + " train / " +
-                  std::to_string(testSize) + " test 1x28x28 images, a random smooth template per class + noise (sd 2), " +
-                  "seed " + std::to_string(seed) + "; not Fashion-MNIST (swap loadData() for core/data's loader)";
+  d.trainImages = train.images.narrow(0, 0, trainSize);
+  d.trainLabels = train.labels.narrow(0, 0, trainSize);
+  d.testImages = test.images.narrow(0, 0, testSize);
+  d.testLabels = test.labels.narrow(0, 0, testSize);
+  d.description = "Fashion-MNIST: " + std::to_string(trainSize) + " train / " + std::to_string(testSize) + " test images";
   return d;
 }
 
@@ -91,7 +87,7 @@ int run(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"threads", "2"},     {"stacks", "8,16,32,64"},
                                             {"alone", "2"},       {"epochs", "1"},          {"batch-size", "32"},
                                             {"train-size", "60000"}, {"test-size", "10000"}, {"spec", "tinycnn"},
-                                            {"device", "cpu"},    {"data-seed", "12345"}};
+                                            {"device", "cpu"}};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || !opt.count(a.substr(2)) || i + 1 >= argc) {
@@ -107,7 +103,7 @@ int run(int argc, char** argv) {
   const torch::Device device = igpg::resolveDevice(opt["device"]);
   const int64_t alone = std::stoll(opt["alone"]);
 
-  const BenchData data = loadData(std::stoll(opt["train-size"]), std::stoll(opt["test-size"]), std::stoull(opt["data-seed"]));
+  const BenchData data = loadData(std::stoll(opt["train-size"]), std::stoll(opt["test-size"]));
   const auto spec = igpg::arch::resolveSpec(opt["spec"], igpg::arch::DataShape{1, 28, 28, 10});
   igpg::TrainOptions base;
   base.optimizer.kind = igpg::OptimizerKind::Adam;

@@ -311,8 +311,8 @@ int runEval(Context& ctx, const ParsedArgs& args) {
     if (!record) fail(ErrorKind::NotFound, "model " + what, "no such model");
     weights = catalogue->loadWeights(*record);
     if (archText.empty()) {
-      auto arch = catalogue->findArchitecture(record->architecture);
-      archText = arch && arch->spec.is_object() ? arch->spec.dump() : record->architecture;
+      const nlohmann::json spec = storedArchitectureSpec(*catalogue, record->architecture);
+      archText = spec.is_null() ? record->architecture : spec.dump();
     }
     if (datasetName.empty()) datasetName = record->dataset;
   } else {

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -482,7 +483,12 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
     archFilter.ids = trainingIds;
     for (const auto& m : trainingIds.empty() ? std::vector<ModelRecord>{} : catalogue.listModels(archFilter)) {
       StateDict w = catalogue.loadWeights(m);
-      references.emplace_back(m, flattenWeights(w, layout));
+      // One architecture name covers every class count; only same-shaped networks compare.
+      const bool sameShapes = std::all_of(layout.entries.begin(), layout.entries.end(), [&](const LayoutEntry& e) {
+        const torch::Tensor* t = w.find(e.name);
+        return t && t->sizes().vec() == e.shape;
+      });
+      if (sameShapes) references.emplace_back(m, flattenWeights(w, layout));
     }
   }
   std::vector<double> pairDistances, archDistances;

@@ -71,14 +71,23 @@ void registerPair(Catalogue& catalogue, const arch::ArchSpec& spec, const Datase
   if (!catalogue.findDataset(dataset.name())) catalogue.upsertDataset(datasetRecord(dataset));
 }
 
+nlohmann::json storedArchitectureSpec(Catalogue& catalogue, const std::string& name) {
+  auto arch = catalogue.findArchitecture(name);
+  if (!arch || !arch->spec.is_object()) return nullptr;
+  nlohmann::json spec = arch->spec;
+  if (const arch::Family* family = arch::findFamily(spec.value("family", "")))
+    for (const auto& field : family->fields)
+      if (field.data != arch::DataField::None) spec.erase(field.name);
+  return spec;
+}
+
 ResolvedModel resolveModel(Catalogue& catalogue, const ModelRecord& record) {
-  auto arch = catalogue.findArchitecture(record.architecture);
-  const std::string where = "model " + std::to_string(record.id);
-  if (!arch || !arch->spec.is_object())
-    fail(ErrorKind::Mismatch, where,
+  const nlohmann::json spec = storedArchitectureSpec(catalogue, record.architecture);
+  if (spec.is_null())
+    fail(ErrorKind::Mismatch, "model " + std::to_string(record.id),
          "architecture '" + record.architecture + "' is only a label; import it with a SPEC (igpg arch list)");
   auto dataset = openDataset(catalogue, record.dataset);
-  return {record, dataset, arch::resolveSpecJson(arch->spec, dataShapeOf(*dataset))};
+  return {record, dataset, arch::resolveSpecJson(spec, dataShapeOf(*dataset))};
 }
 
 ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, const std::string& dataset) {

@@ -43,6 +43,11 @@ struct ResolvedModel {
 };
 ResolvedModel resolveModel(Catalogue& catalogue, const ModelRecord& record);
 
+// The SPEC stored for an architecture name without the fields a dataset determines
+// (channels, input size, classes): one name ("tinycnn") covers the 10-class and the
+// 5-class network, and the model's dataset fills them in. Null for a label.
+nlohmann::json storedArchitectureSpec(Catalogue& catalogue, const std::string& name);
+
 // Import settings for weight files of architecture `arch` trained on `dataset`, what
 // `igpg zoo import` and the studio's import dialog use. When `arch` is a SPEC (a preset,
 // a family or a JSON object) it must fit the dataset, the rows get the resolved
