@@ -143,7 +143,7 @@ int runAdd(Context& ctx, const ParsedArgs& args) {
   if (testFiles && args.has("test-fraction"))
     usageError("--test-fraction", "the test split comes from the test files already");
 
-  ImportOptions common;
+  DatasetImportOptions common;
   common.testFraction = args.doubleValue("test-fraction", kDefaultTestFraction);
   if (!(common.testFraction > 0 && common.testFraction < 1)) usageError("--test-fraction", "must be between 0 and 1");
   common.numClasses = args.intValue("num-classes", 0);
@@ -157,7 +157,7 @@ int runAdd(Context& ctx, const ParsedArgs& args) {
   DatasetSummary summary;
   if (idx) {
     IdxImportOptions options;
-    static_cast<ImportOptions&>(options) = common;
+    static_cast<DatasetImportOptions&>(options) = common;
     options.trainImages = args.value("images");
     options.trainLabels = args.value("labels");
     options.testImages = args.valueOr("test-images", "");
@@ -165,7 +165,7 @@ int runAdd(Context& ctx, const ParsedArgs& args) {
     summary = importIdxDataset(name, options);
   } else {
     CsvImportOptions options;
-    static_cast<ImportOptions&>(options) = common;
+    static_cast<DatasetImportOptions&>(options) = common;
     options.trainCsv = args.value("csv");
     options.testCsv = args.valueOr("test-csv", "");
     options.csv.labelColumn = args.intValue("label-column", 0);

@@ -333,7 +333,7 @@ void checkImportName(const std::string& name) {
   if (isBuiltinDataset(name)) fail(ErrorKind::Usage, "dataset name '" + name + "'", "is a built-in dataset's name");
 }
 
-void addCommonImportFields(json& def, const ImportOptions& options, bool hasTest) {
+void addCommonImportFields(json& def, const DatasetImportOptions& options, bool hasTest) {
   if (!hasTest) def["test_fraction"] = options.testFraction;
   if (options.numClasses != 0) def["num_classes"] = options.numClasses;
   if (!options.classNames.empty()) def["class_names"] = options.classNames;

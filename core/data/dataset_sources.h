@@ -49,18 +49,18 @@ nlohmann::json builtinDefinition(const std::string& name);
 std::shared_ptr<const Dataset> loadBaseDataset(const std::string& name, const nlohmann::json& definition);
 
 // What imports have in common.
-struct ImportOptions {
+struct DatasetImportOptions {
   double testFraction = kDefaultTestFraction;  // used when no test files are given
   int64_t numClasses = 0;                      // 0: the largest label + 1
   std::vector<std::string> classNames;         // optional, one per class
 };
 
-struct IdxImportOptions : ImportOptions {
+struct IdxImportOptions : DatasetImportOptions {
   std::string trainImages, trainLabels;
   std::string testImages, testLabels;  // both or neither
 };
 
-struct CsvImportOptions : ImportOptions {
+struct CsvImportOptions : DatasetImportOptions {
   std::string trainCsv;
   std::string testCsv;  // optional
   CsvImageOptions csv;
