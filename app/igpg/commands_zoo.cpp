@@ -38,8 +38,9 @@ int runImport(Context& ctx, const ParsedArgs& args) {
   const int64_t seed = args.intValue("seed", -1), epoch = args.intValue("epoch", -1);
   if (args.has("epoch") && epoch < 0) usageError("--epoch", "must be >= 0");
   if (args.has("seed") && seed < 0) usageError("--seed", "must be >= 0");
+  const std::string arch = args.value("arch"), dataset = args.value("dataset");
   auto catalogue = Catalogue::open(ctx.cataloguePath);
-  ImportOptions options = importOptionsFor(*catalogue, args.value("arch"), args.value("dataset"));
+  ImportOptions options = importOptionsFor(*catalogue, arch, dataset);
   options.source = args.valueOr("source", options.source);
   options.seed = seed;
   options.epoch = epoch;

@@ -76,8 +76,7 @@ void PackageTest::installsTheProgramsAndTheDesktopEntry() {
   QVERIFY(fs::is_regular_file(root_ + "/usr/bin/igpg"));
   if (!withStudio()) return;
   for (const char* file : {"usr/bin/igpg-studio", "usr/share/applications/igpg-studio.desktop",
-                           "usr/share/icons/hicolor/scalable/apps/igpg-studio.svg",
-                           "usr/share/icons/hicolor/256x256/apps/igpg-studio.png"})
+                           "usr/share/icons/hicolor/scalable/apps/igpg-studio.svg"})
     QVERIFY2(fs::is_regular_file(root_ + "/" + file), file);
   const std::string desktop = igpg_test::readBytes(root_ + "/usr/share/applications/igpg-studio.desktop");
   QVERIFY(contains(desktop, "\nExec=igpg-studio"));
