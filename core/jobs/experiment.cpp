@@ -76,7 +76,7 @@ TokenizerTrainOptions ExperimentOptions::defaultTokenizer() {
 PriorTrainOptions ExperimentOptions::defaultPrior() {
   PriorTrainOptions p;
   p.gpt.contextLength = 256;
-  p.steps = 800;
+  p.steps = 200;
   p.batchSize = 8;
   p.learningRate = 2e-3;
   return p;
