@@ -371,6 +371,34 @@ ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& w
   return evaluateClassifier(model, dataset.test().images, dataset.test().labels, options, job);
 }
 
+StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
+                            torch::Device device, int64_t batches) {
+  const std::string suffix = "running_mean";
+  bool hasBatchNorm = false;
+  StateDict reset = weights;
+  for (const auto& e : weights.entries()) {
+    const std::string& n = e.name;
+    if (n.size() < suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string prefix = n.substr(0, n.size() - suffix.size());
+    hasBatchNorm = true;
+    reset.set(n, torch::zeros_like(e.tensor));
+    if (const torch::Tensor* var = weights.find(prefix + "running_var")) reset.set(prefix + "running_var", torch::ones_like(*var));
+  }
+  if (!hasBatchNorm) return weights;
+  arch::Model model(spec.program());
+  model->loadStateDict(reset);
+  model->to(device);
+  model->train();
+  torch::NoGradGuard noGrad;
+  const auto& images = dataset.train().images;
+  const int64_t batch = 256;
+  for (int64_t b = 0; b < batches && b * batch < images.size(0); ++b)
+    model->forward(images.narrow(0, b * batch, std::min(batch, images.size(0) - b * batch)).to(device));
+  StateDict out = model->stateDict();
+  out.metadata = weights.metadata;
+  return out;
+}
+
 namespace {
 
 torch::Tensor predictions(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
@@ -507,7 +535,8 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
   for (int64_t s = 0; s < options.samples; ++s) {
     job.cancel.throwIfCancelled("generate");
     GeneratedSample sample;
-    sample.weights = std::move(decoded[size_t(s)]);
+    sample.weights = options.calibrateBatchNorm ? calibrateBatchNorm(spec, decoded[size_t(s)], *dataset, options.device)
+                                                : std::move(decoded[size_t(s)]);
     if (options.evaluate) sample.metrics = evaluateWeights(spec, sample.weights, *dataset, options.device);
     if (!references.empty()) {
       auto v = flattenWeights(sample.weights, layout);
@@ -628,7 +657,7 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
     row.inTokenizerZoo = trainedSet.count(row.modelId) > 0;
     auto tokens = tokenizer.encode(ex.weights, ex.layout);
     row.tokens = tokens.numel();
-    StateDict rebuilt = tokenizer.decode(tokens, ex.layout)[0];
+    StateDict rebuilt = calibrateBatchNorm(ex.model.spec, tokenizer.decode(tokens, ex.layout)[0], *ex.model.dataset, device);
     const auto& n = tokenizer.normalizer();
     auto a = n.normalize(flattenWeights(ex.weights, ex.layout), ex.layout);
     auto b = n.normalize(flattenWeights(rebuilt, ex.layout), ex.layout);

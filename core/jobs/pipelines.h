@@ -120,6 +120,7 @@ struct GenerateOptions {
   SamplingOptions sampling;
   bool evaluate = true;          // top-1/top-5 on the test split
   bool novelty = true;           // distance and agreement to the nearest training checkpoint
+  bool calibrateBatchNorm = true;  // recompute decoded BatchNorm statistics (calibrateBatchNorm below)
   bool save = false;             // store the samples (weights, sampling, metrics) in the catalogue
   bool addToZoo = false;         // with save: also add each sample to the zoo as a model
   std::string outDir;            // export each sample as safetensors there
@@ -178,6 +179,16 @@ struct ReconstructionRow {
 
 std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t tokenizerRun, const ModelFilter& filter,
                                                  torch::Device device, const JobControl& job);
+
+// The BatchNorm running statistics of decoded weights recomputed on the dataset's first
+// `batches` x 256 training images (the network in training mode, no gradient, from mean
+// 0 and variance 1); weights without BatchNorm come back unchanged. Decoded statistics
+// carry the tokenizer's error into every normalized activation, and a running variance
+// off by a few percent of its scale moves a whole channel; the statistics are a function
+// of the other weights and the data, so the calibration pass recovers them.
+// Reconstruction and generation both apply it.
+StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
+                             torch::Device device, int64_t batches = 20);
 
 ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
                                   torch::Device device, const JobControl& job = {});
