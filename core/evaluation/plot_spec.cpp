@@ -1,10 +1,10 @@
 #include "evaluation/plot_spec.h"
 
 #include "common/error.h"
+#include "evaluation/csv.h"
 #include "evaluation/statistics.h"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -17,31 +17,11 @@ std::string seriesWhere(const PlotSpec& spec, size_t i) {
   return "plot '" + spec.title + "' series '" + spec.series[i].name + "'";
 }
 
-// Shortest text that parses back to the same double, so the CSV is exact.
-std::string exactNumber(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
-  char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, result.ptr);
-}
-
 template <typename... Args>
 std::string format(const char* pattern, Args... args) {
   std::string text(static_cast<size_t>(std::snprintf(nullptr, 0, pattern, args...)), '\0');
   std::snprintf(text.data(), text.size() + 1, pattern, args...);
   return text;
-}
-
-// RFC 4180: quote fields holding separators, quotes or line breaks.
-std::string csvField(const std::string& text) {
-  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + "\"";
 }
 
 // Header lines are comments; a line break inside a title must not end the comment.

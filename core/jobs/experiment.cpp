@@ -3,6 +3,8 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/runtime.h"
+#include "common/stopwatch.h"
+#include "evaluation/csv.h"
 #include "evaluation/statistics.h"
 #include "jobs/workspace.h"
 #include "zoo/zoo_builder.h"
@@ -18,10 +20,6 @@
 namespace igpg {
 namespace {
 
-double secondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
 std::string fixed(double v, int digits = 2) {
   if (!std::isfinite(v)) return "n/a";
   std::ostringstream s;
@@ -29,19 +27,8 @@ std::string fixed(double v, int digits = 2) {
   return s.str();
 }
 
-// CSV cells: numbers with enough digits to read back, text quoted when it needs it.
-std::string csvCell(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-std::string csvNumber(double v) {
-  if (!std::isfinite(v)) return "";
-  std::ostringstream s;
-  s << std::setprecision(10) << v;
-  return s.str();
-}
+// Report CSV numbers: exact, and an empty cell where there is no number.
+std::string csvNumber(double v) { return std::isfinite(v) ? exactNumber(v) : std::string(); }
 
 // The distinct (architecture, dataset) pairs of the zoo, in the order of their first model.
 struct Pair {
@@ -239,7 +226,7 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
            "generated_mean_top1,generated_std_top1,generated_best_top1,gap,reconstructed_mean_top1,"
            "novelty_relative_distance,novelty_agreement,sample_seconds\n";
   for (const auto& r : result.pairs)
-    pairs << csvCell(r.architecture) << "," << csvCell(r.dataset) << "," << r.parameters << "," << r.tokens << ","
+    pairs << csvField(r.architecture) << "," << csvField(r.dataset) << "," << r.parameters << "," << r.tokens << ","
           << r.blocks << "," << r.pretrainedCount << "," << csvNumber(r.pretrainedMean) << ","
           << csvNumber(r.pretrainedBest) << "," << csvNumber(r.generatedMean) << "," << csvNumber(r.generatedStd)
           << "," << csvNumber(r.generatedBest) << "," << csvNumber(r.gap) << "," << csvNumber(r.reconstructedMean)
@@ -251,14 +238,14 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   samples << "architecture,dataset,sample,top1\n";
   for (const auto& r : result.pairs)
     for (size_t s = 0; s < r.generated.size(); ++s)
-      samples << csvCell(r.architecture) << "," << csvCell(r.dataset) << "," << s << "," << csvNumber(r.generated[s])
+      samples << csvField(r.architecture) << "," << csvField(r.dataset) << "," << s << "," << csvNumber(r.generated[s])
               << "\n";
   write("samples.csv", samples.str());
 
   std::ostringstream recon;
   recon << "model_id,architecture,dataset,original_top1,reconstructed_top1,relative_rmse,tokens\n";
   for (const auto& r : result.reconstruction)
-    recon << r.modelId << "," << csvCell(r.architecture) << "," << csvCell(r.dataset) << ","
+    recon << r.modelId << "," << csvField(r.architecture) << "," << csvField(r.dataset) << ","
           << csvNumber(100.0 * r.originalTop1) << "," << csvNumber(100.0 * r.reconstructedTop1) << ","
           << csvNumber(r.relativeRmse) << "," << r.tokens << "\n";
   write("reconstruction.csv", recon.str());

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/sha256.h"
+#include "common/stopwatch.h"
 #include "formats/safetensors.h"
 #include "jobs/run_recorder.h"
 #include "prior/structure.h"
@@ -21,10 +22,6 @@
 namespace igpg {
 
 namespace {
-
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string fileSha256(const std::string& path) {
   const auto bytes = readFileBytes(path);
