@@ -17,8 +17,10 @@
 namespace igpg {
 
 double priorLearningRate(const PriorTrainOptions& o, int64_t step) {
-  if (step < o.warmupSteps) return o.learningRate * double(step + 1) / double(o.warmupSteps);
-  const double progress = double(step - o.warmupSteps) / double(std::max<int64_t>(1, o.steps - o.warmupSteps));
+  // A short run would spend most of its budget warming up; a tenth of the run is enough.
+  const int64_t warmup = std::min(o.warmupSteps, o.steps / 10);
+  if (step < warmup) return o.learningRate * double(step + 1) / double(warmup);
+  const double progress = double(step - warmup) / double(std::max<int64_t>(1, o.steps - warmup));
   return o.learningRate + (o.finalLearningRate - o.learningRate) * std::min(1.0, progress);
 }
 

@@ -27,7 +27,7 @@ struct PriorTrainOptions {
   int64_t batchSize = 16;
   double learningRate = 1e-3;
   double finalLearningRate = 1e-5;
-  int64_t warmupSteps = 100;
+  int64_t warmupSteps = 100;       // at most a tenth of the steps
   double weightDecay = 0.01;
   int64_t contextOverlap = -1;     // as SamplingOptions::contextOverlap
   uint64_t seed = 0;
