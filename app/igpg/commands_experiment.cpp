@@ -98,7 +98,7 @@ const std::vector<OptionSpec> kExperimentOptions = {
     {"report", "DIR", "report folder (default report/NAME)"},
     {"tokenizer-steps", "N", "tokenizer training steps"},
     {"prior-steps", "N", "prior training steps"},
-    {"temperature", "T", "sampling temperature (default 1)"},
+    {"temperature", "T", "sampling temperature (default " + formatCell(ExperimentOptions::defaultSampling().temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
     {"no-plots", "", "write the CSV files only"},

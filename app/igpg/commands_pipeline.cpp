@@ -58,6 +58,7 @@ int runTrainTokenizer(Context& ctx, const ParsedArgs& args) {
   t.config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", t.config.vq.tokensPerChunk);
   t.config.vq.codebookSize = args.intValue("codebook", t.config.vq.codebookSize);
   t.config.vq.hidden = args.intValue("hidden", t.config.vq.hidden);
+  t.config.vq.denseHidden = args.intValue("dense-hidden", t.config.vq.denseHidden);
   if (args.has("vectorization")) t.config.vectorization = parseVectorization(args.value("vectorization"));
   t.steps = args.intValue("steps", t.steps);
   t.batchSize = args.intValue("batch-size", t.batchSize);
@@ -86,6 +87,8 @@ const Registration trainTokenizer{Command{
      {"tokens-per-chunk", "L", "tokens per chunk (default " + std::to_string(kTokenizerDefaults.config.vq.tokensPerChunk) + ")"},
      {"codebook", "M", "codebook entries (default " + std::to_string(kTokenizerDefaults.config.vq.codebookSize) + ")"},
      {"hidden", "C", "channels of the encoder and decoder (default " + std::to_string(kTokenizerDefaults.config.vq.hidden) + ")"},
+     {"dense-hidden", "W", "width of the dense decoder, 0 for the convolutional one (default " +
+                               std::to_string(kTokenizerDefaults.config.vq.denseHidden) + ")"},
      {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"},
      {"steps", "N", "optimizer steps (default " + std::to_string(kTokenizerDefaults.steps) + ")"},
      {"batch-size", "N", "chunks per step (default " + std::to_string(kTokenizerDefaults.batchSize) + ")"},

@@ -63,10 +63,17 @@ TokenizerTrainOptions ExperimentOptions::defaultTokenizer() {
 PriorTrainOptions ExperimentOptions::defaultPrior() {
   PriorTrainOptions p;
   p.gpt.contextLength = 256;
-  p.steps = 200;
-  p.batchSize = 8;
-  p.learningRate = 2e-3;
+  p.gpt.layers = 2;
+  p.steps = 300;
+  p.batchSize = 16;
+  p.learningRate = 3e-3;
   return p;
+}
+
+SamplingOptions ExperimentOptions::defaultSampling() {
+  SamplingOptions s;
+  s.temperature = 0.5;
+  return s;
 }
 
 ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& options, const JobControl& job) {

@@ -32,13 +32,16 @@ struct ExperimentOptions {
   torch::Device device = torch::kCPU;
   TokenizerTrainOptions tokenizer = defaultTokenizer();
   PriorTrainOptions prior = defaultPrior();
-  SamplingOptions sampling;
+  SamplingOptions sampling = defaultSampling();
   int64_t maxStack = 32;
   PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
 
   // Settings that fit the default zoo's budget on two CPU cores.
   static TokenizerTrainOptions defaultTokenizer();
   static PriorTrainOptions defaultPrior();
+  // Half temperature: the prior's uncertainty between zoo members (which seed a network
+  // continues) stays a choice, while one unlikely token no longer breaks a network.
+  static SamplingOptions defaultSampling();
 };
 
 struct PairResult {

@@ -43,12 +43,19 @@ GumbelVQVAEImpl::GumbelVQVAEImpl(const GumbelVQVAEOptions& o) : options_(o) {
   codebook = register_module("codebook", torch::nn::Embedding(o.codebookSize, o.codeDim));
   torch::nn::init::normal_(codebook->weight, 0.0, 1.0);
 
-  decIn = register_module("dec_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.codeDim + o.roleDim, o.hidden, 3).padding(1)));
-  decBlocks = register_module("dec_blocks", torch::nn::ModuleList());
-  for (int64_t i = 0; i < o.resBlocks; ++i) decBlocks->push_back(ResBlock1d(o.hidden));
-  decUp = register_module("dec_up", torch::nn::ConvTranspose1d(
-                                        torch::nn::ConvTranspose1dOptions(o.hidden, o.hidden, stride).stride(stride)));
-  decOut = register_module("dec_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden + o.roleDim, 1, 3).padding(1)));
+  if (o.denseHidden > 0) {
+    const int64_t in = o.tokensPerChunk * (o.codeDim + o.roleDim);
+    denseIn = register_module("dense_in", torch::nn::Linear(in, o.denseHidden));
+    denseMid = register_module("dense_mid", torch::nn::Linear(o.denseHidden, o.denseHidden));
+    denseOut = register_module("dense_out", torch::nn::Linear(o.denseHidden, o.chunkSize));
+  } else {
+    decIn = register_module("dec_in", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.codeDim + o.roleDim, o.hidden, 3).padding(1)));
+    decBlocks = register_module("dec_blocks", torch::nn::ModuleList());
+    for (int64_t i = 0; i < o.resBlocks; ++i) decBlocks->push_back(ResBlock1d(o.hidden));
+    decUp = register_module("dec_up", torch::nn::ConvTranspose1d(
+                                          torch::nn::ConvTranspose1dOptions(o.hidden, o.hidden, stride).stride(stride)));
+    decOut = register_module("dec_out", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.hidden + o.roleDim, 1, 3).padding(1)));
+  }
 }
 
 torch::Tensor GumbelVQVAEImpl::roleFeatures(const torch::Tensor& roles, int64_t length) {
@@ -86,6 +93,11 @@ torch::Tensor GumbelVQVAEImpl::decode(const torch::Tensor& zq, const torch::Tens
               "GumbelVQVAE::decode: expected (B, ", options_.tokensPerChunk, ", ", options_.codeDim, "), got ",
               zq.sizes());
   auto h = torch::cat({zq.transpose(1, 2), roleFeatures(roles, options_.tokensPerChunk)}, 1);  // (B, D+R, l)
+  if (options_.denseHidden > 0) {
+    auto d = F::gelu(denseIn(h.flatten(1)));  // (B, Hd)
+    d = d + F::gelu(denseMid(d));
+    return denseOut(d);                        // (B, K)
+  }
   h = decIn(h);                                                                               // (B, H, l)
   for (auto& m : *decBlocks) h = m->as<ResBlock1d>()->forward(h);
   h = decUp(h);                                                                               // (B, H, K)

@@ -16,16 +16,26 @@
 
 namespace igpg {
 
+// Defaults are the paper's regime (few tokens per chunk, dense decoder): on the default
+// zoo, 40-100 tokens per network reconstruct it about as well as 1,248-3,200 tokens of
+// the convolutional decoder at two values per token, and a prior learns those sequences
+// in minutes on a CPU, which it could not at two values per token.
+//
 // The residual stacks run at token resolution (l positions): the chunk is patchified
 // into l patches of K/l values on the way in and un-patchified on the way out, so the
 // cost per chunk does not grow with the values each token covers.
 struct GumbelVQVAEOptions {
-  int64_t chunkSize = 64;        // K: values per chunk
-  int64_t tokensPerChunk = 32;   // l: latent vectors (tokens) per chunk; must divide K
+  int64_t chunkSize = 256;       // K: values per chunk
+  int64_t tokensPerChunk = 4;    // l: latent vectors (tokens) per chunk; must divide K
   int64_t codebookSize = 1024;   // m
   int64_t codeDim = 4;           // width of a code vector: low, so that codes cover the encoder outputs
   int64_t hidden = 48;           // channels of the residual convolution stacks
   int64_t resBlocks = 2;         // residual blocks in the encoder and in the decoder
+  // 0: the convolutional decoder above. > 0: a dense decoder of this width that maps all
+  // l codes of a chunk to its K values at once. At few tokens per chunk (the paper's
+  // regime: 64 tokens for 2.7M parameters) the decoder then holds the zoo's weights and
+  // the codes index them, so the prior has short sequences to learn.
+  int64_t denseHidden = 1024;
   int64_t numRoles = 8;          // size of the role vocabulary fed beside the values
   int64_t roleDim = 8;
 };
@@ -81,6 +91,7 @@ class GumbelVQVAEImpl : public torch::nn::Module {
   torch::nn::Conv1d decIn{nullptr}, decOut{nullptr};
   torch::nn::ConvTranspose1d decUp{nullptr};
   torch::nn::ModuleList decBlocks{nullptr};
+  torch::nn::Linear denseIn{nullptr}, denseMid{nullptr}, denseOut{nullptr};
 };
 TORCH_MODULE(GumbelVQVAE);
 

@@ -12,7 +12,7 @@ nlohmann::json TokenizerConfig::toJson() const {
           {"codebook_size", vq.codebookSize}, {"code_dim", vq.codeDim},
           {"hidden", vq.hidden},             {"res_blocks", vq.resBlocks},
           {"num_roles", vq.numRoles},        {"role_dim", vq.roleDim},
-          {"vectorization", vectorizationName(vectorization)}};
+          {"dense_hidden", vq.denseHidden},  {"vectorization", vectorizationName(vectorization)}};
 }
 
 TokenizerConfig TokenizerConfig::fromJson(const nlohmann::json& j) {
@@ -26,6 +26,7 @@ TokenizerConfig TokenizerConfig::fromJson(const nlohmann::json& j) {
     c.vq.resBlocks = j.at("res_blocks").get<int64_t>();
     c.vq.numRoles = j.at("num_roles").get<int64_t>();
     c.vq.roleDim = j.at("role_dim").get<int64_t>();
+    c.vq.denseHidden = j.value("dense_hidden", int64_t(0));  // absent before the dense decoder existed
     c.vectorization = parseVectorization(j.at("vectorization").get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::Format, "tokenizer config", std::string("malformed: ") + e.what());

@@ -159,6 +159,8 @@ QWidget* TrainPage::buildForms() {
   f->addInt("codeDim", tr("Code dimension:"), &vq.codeDim, 1, 1 << 16, tr("Width of a code vector"));
   f->addInt("hidden", tr("Hidden channels:"), &vq.hidden, 1, 1 << 16, tr("Channels of the convolution stacks"));
   f->addInt("resBlocks", tr("Residual blocks:"), &vq.resBlocks, 0, 64, tr("Residual blocks before and after resampling"));
+  f->addInt("denseHidden", tr("Dense decoder width:"), &vq.denseHidden, 0, 1 << 16,
+            tr("0: convolutional decoder; otherwise a dense decoder of this width that decodes a chunk from all its codes"));
   f->addChoice<Vectorization>("vectorization", tr("Vectorization:"), &t.config.vectorization,
                               {{tr("architecture-wise"), Vectorization::ArchitectureWise},
                                {tr("layer-wise"), Vectorization::LayerWise}},
