@@ -33,7 +33,8 @@ Tensor zeroTensor(const TensorSlot& slot, int64_t models) {
   return torch::zeros(withModels(models, slot.shape), slot.integral() ? torch::kInt64 : torch::kFloat32);
 }
 
-Tensor runProgram(const Program& p, const std::vector<Tensor>& t, const Tensor& x, bool training) {
+Tensor runProgram(const Program& p, const std::vector<Tensor>& t, const Tensor& x, bool training,
+                  std::optional<double> batchNormMomentum) {
   std::vector<Tensor> regs(size_t(p.registerCount()));
   regs[0] = x;
   for (const Op& op : p.ops()) {
@@ -45,7 +46,7 @@ Tensor runProgram(const Program& p, const std::vector<Tensor>& t, const Tensor& 
         out = stackedConv2d(in, t[f], op.bias ? t[f + 1] : Tensor(), op.stride, op.padding, op.groups);
         break;
       case OpKind::BatchNorm2d:
-        out = stackedBatchNorm2d(in, t[f], t[f + 1], t[f + 2], t[f + 3], t[f + 4], training);
+        out = stackedBatchNorm2d(in, t[f], t[f + 1], t[f + 2], t[f + 3], t[f + 4], training, batchNormMomentum);
         break;
       case OpKind::Linear: out = stackedLinear(in, t[f], op.bias ? t[f + 1] : Tensor()); break;
       case OpKind::Relu: out = at::relu(in); break;
@@ -165,11 +166,11 @@ void ProgramModule::checkInput(const Tensor& x, int64_t modelDims) const {
 }
 
 Tensor ProgramModule::run(const Tensor& x) {
-  if (models_ > 0) return runProgram(program_, tensors_, x, is_training());
+  if (models_ > 0) return runProgram(program_, tensors_, x, is_training(), batchNormMomentum_);
   std::vector<Tensor> viewed;
   viewed.reserve(tensors_.size());
   for (const auto& t : tensors_) viewed.push_back(t.unsqueeze(0));
-  return runProgram(program_, viewed, x, is_training());
+  return runProgram(program_, viewed, x, is_training(), batchNormMomentum_);
 }
 
 StateDict ProgramModule::exportModel(int64_t model) const {

@@ -12,6 +12,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace igpg::arch {
@@ -31,6 +32,9 @@ class ProgramModule : public torch::nn::Module {
   std::vector<torch::Tensor> trainableTensors() const;
   // Every layout tensor, buffers included, in layout order.
   const std::vector<torch::Tensor>& tensors() const { return tensors_; }
+  // Momentum of the BatchNorm running statistics in training mode (PyTorch's 0.1 by
+  // default); none: their cumulative average, what a calibration pass over data wants.
+  void setBatchNormMomentum(std::optional<double> momentum) { batchNormMomentum_ = momentum; }
 
  protected:
   ProgramModule(Program program, int64_t models);  // models == 0: no model dimension
@@ -43,6 +47,7 @@ class ProgramModule : public torch::nn::Module {
   Program program_;
   int64_t models_;
   std::vector<torch::Tensor> tensors_;
+  std::optional<double> batchNormMomentum_ = 0.1;
 };
 
 class ModelImpl : public ProgramModule {

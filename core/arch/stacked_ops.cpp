@@ -39,16 +39,19 @@ Tensor stackedConv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
 }
 
 Tensor stackedBatchNorm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& runningMean,
-                          const Tensor& runningVar, const Tensor& batchesTracked, bool training) {
+                          const Tensor& runningVar, const Tensor& batchesTracked, bool training,
+                          std::optional<double> momentum) {
   const int64_t G = x.size(0), C = x.size(2);
-  // view(), not reshape(): the running statistics must be updated in place.
-  const Tensor y = at::batch_norm(asSampleMajor(x), weight.reshape({G * C}), bias.reshape({G * C}),
-                                  runningMean.view({G * C}), runningVar.view({G * C}), training, 0.1, 1e-5,
-                                  at::globalContext().userEnabledCuDNN());  // (N, G*C, H, W)
+  double factor = momentum.value_or(0.0);
   if (training) {
     at::NoGradGuard noGrad;
     batchesTracked.add_(1);
+    if (!momentum) factor = 1.0 / batchesTracked.flatten()[0].item<double>();
   }
+  // view(), not reshape(): the running statistics must be updated in place.
+  const Tensor y = at::batch_norm(asSampleMajor(x), weight.reshape({G * C}), bias.reshape({G * C}),
+                                  runningMean.view({G * C}), runningVar.view({G * C}), training, factor, 1e-5,
+                                  at::globalContext().userEnabledCuDNN());  // (N, G*C, H, W)
   return fromSampleMajor(y, G);
 }
 

@@ -5,6 +5,8 @@
 // A single model is the stack with G = 1, where every op reduces to the plain layer.
 #pragma once
 
+#include <optional>
+
 #include <torch/types.h>
 
 #include <cstdint>
@@ -23,11 +25,14 @@ torch::Tensor stackedConv2d(const torch::Tensor& x, const torch::Tensor& weight,
                             int64_t stride, int64_t padding, int64_t groups);
 
 // x (G, N, C, H, W); weight, bias, running mean and var (G, C); batches tracked (G).
-// Training uses batch statistics and updates the running ones in place (momentum 0.1,
-// unbiased variance, eps 1e-5), as torch.nn.BatchNorm2d does.
+// Training uses batch statistics and updates the running ones in place (unbiased
+// variance, eps 1e-5), as torch.nn.BatchNorm2d does: an exponential average with
+// `momentum`, or with no momentum the cumulative average over the batches tracked
+// (PyTorch's momentum=None; the models of a stack are assumed to move in lockstep).
 torch::Tensor stackedBatchNorm2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                  const torch::Tensor& runningMean, const torch::Tensor& runningVar,
-                                 const torch::Tensor& batchesTracked, bool training);
+                                 const torch::Tensor& batchesTracked, bool training,
+                                 std::optional<double> momentum = 0.1);
 
 // x (G, N, F), weight (G, O, F), bias (G, O) or undefined -> (G, N, O)
 torch::Tensor stackedLinear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias);

@@ -380,10 +380,15 @@ StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weight
     hasBatchNorm = true;
     reset.set(n, torch::zeros_like(e.tensor));
     if (const torch::Tensor* var = weights.find(prefix + "running_var")) reset.set(prefix + "running_var", torch::ones_like(*var));
+    if (const torch::Tensor* count = weights.find(prefix + "num_batches_tracked"))
+      reset.set(prefix + "num_batches_tracked", torch::zeros_like(*count));
   }
   if (!hasBatchNorm) return weights;
   arch::Model model(spec.program());
   model->loadStateDict(reset);
+  // An exponential average from the reset values would keep a share of them (0.9^5 of
+  // the zeros after the five batches of a small dataset); the cumulative average does not.
+  model->setBatchNormMomentum(std::nullopt);
   model->to(device);
   model->train();
   torch::NoGradGuard noGrad;

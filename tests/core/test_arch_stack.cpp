@@ -63,6 +63,7 @@ class ArchStackTest : public QObject {
   void stackedTrainingStepEqualsSingleExactly();
   void handBuiltProgramStacks();
   void stateDictsRoundTrip();
+  void batchNormWithoutMomentumAveragesEveryBatch();
   void badInputsAreRejected();
 };
 
@@ -176,6 +177,34 @@ void ArchStackTest::handBuiltProgramStacks() {
   wrong.flatten();
   wrong.linear("fc", 3);
   QVERIFY_THROWS_EXCEPTION(igpg::Error, wrong.finish(4));  // the output is 3 logits, not 4
+}
+
+// The calibration pass after decoding relies on it: with no momentum the running
+// statistics are the plain average of the batches' statistics, whatever they were reset to.
+void ArchStackTest::batchNormWithoutMomentumAveragesEveryBatch() {
+  igpg::arch::ProgramBuilder b({2, 4, 4}, "test");
+  b.batchNorm("bn");
+  b.flatten();
+  b.linear("head", 3);
+  Model model(b.finish(3));
+  model->to(torch::kFloat64);
+  model->setBatchNormMomentum(std::nullopt);
+  model->train();
+  std::vector<torch::Tensor> batches;
+  for (int i = 0; i < 3; ++i) batches.push_back(torch::randn({6, 2, 4, 4}, torch::kFloat64) * (i + 1) + 3 * i);
+  {
+    torch::NoGradGuard noGrad;
+    for (const auto& x : batches) model->forward(x);
+  }
+  auto means = torch::zeros({2}, torch::kFloat64), vars = torch::zeros({2}, torch::kFloat64);
+  for (const auto& x : batches) {
+    means += x.mean({0, 2, 3}) / 3;
+    vars += x.transpose(0, 1).reshape({2, -1}).var(1, /*unbiased=*/true) / 3;
+  }
+  const auto state = model->stateDict();
+  QVERIFY(maxDiff(state.at("bn.running_mean"), means) < 1e-12);
+  QVERIFY(maxDiff(state.at("bn.running_var"), vars) < 1e-12);
+  QCOMPARE(state.at("bn.num_batches_tracked").item<int64_t>(), int64_t(3));
 }
 
 void ArchStackTest::stateDictsRoundTrip() {
