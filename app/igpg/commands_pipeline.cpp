@@ -290,7 +290,7 @@ const Registration generate{Command{
     "generate weights for an architecture and a dataset",
     "Samples token sequences from a trained prior (block by block, Algorithm 1, when the\n"
     "network needs more tokens than the prior's context) and decodes them into weights.",
-    {{"arch", "SPEC", "architecture: preset name or JSON SPEC (igpg arch list)"},
+    {{"arch", "SPEC", "architecture: preset, JSON SPEC (igpg arch list) or an architecture of the catalogue (igpg zoo list)"},
      {"dataset", "NAME", "dataset or derived task (igpg datasets list)"},
      {"n", "N", "samples (default 5)", false, 'n'},
      {"temperature", "T", "sampling temperature (default 1; 0: greedy)"},
@@ -323,7 +323,7 @@ int runEval(Context& ctx, const ParsedArgs& args) {
     weights = loadWeightsFile(what);
   }
   auto dataset = openDataset(*catalogue, datasetName);
-  const arch::ArchSpec spec = resolveArchitecture(archText, *dataset);
+  const arch::ArchSpec spec = resolveArchitecture(*catalogue, archText, *dataset);
   arch::Model model(spec.program());
   try {
     model->loadStateDict(weights);

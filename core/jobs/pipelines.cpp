@@ -434,7 +434,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
   const RunRecord priorRun = findRun(catalogue, "prior", options.priorRun);
   const RunRecord tokenizerRun = findRun(catalogue, "tokenizer", priorRun.parentRunId);
   auto dataset = openDataset(catalogue, options.dataset);
-  const arch::ArchSpec spec = resolveArchitecture(options.architecture, *dataset);
+  const arch::ArchSpec spec = resolveArchitecture(catalogue, options.architecture, *dataset);
   WeightTokenizer tokenizer = loadTokenizerRun(tokenizerRun, options.device);
   PriorModel prior = PriorModel::load(priorRun.checkpointPath, options.device);
   if (!prior.info().tokenizerHash.empty() &&

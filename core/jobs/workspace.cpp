@@ -25,7 +25,17 @@ arch::DataShape dataShapeOf(const Dataset& dataset) {
   return {s.channels, s.height, s.width, dataset.numClasses()};
 }
 
-arch::ArchSpec resolveArchitecture(const std::string& spec, const Dataset& dataset) {
+namespace {
+bool isSpecText(const std::string& text) {
+  return text.find('{') != std::string::npos || arch::findPreset(text) || arch::findFamily(text);
+}
+}  // namespace
+
+arch::ArchSpec resolveArchitecture(Catalogue& catalogue, const std::string& spec, const Dataset& dataset) {
+  if (!isSpecText(spec)) {
+    const nlohmann::json stored = storedArchitectureSpec(catalogue, spec);
+    if (!stored.is_null()) return arch::resolveSpecJson(stored, dataShapeOf(dataset));
+  }
   return arch::resolveSpec(spec, dataShapeOf(dataset));
 }
 
@@ -94,10 +104,9 @@ ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, co
   ImportOptions options;
   options.architecture.name = arch;
   options.dataset.name = dataset;
-  const bool isSpec = arch.find('{') != std::string::npos || arch::findPreset(arch) || arch::findFamily(arch);
-  if (!isSpec) return options;
+  if (!isSpecText(arch)) return options;
   auto data = openDataset(catalogue, dataset);
-  const arch::ArchSpec spec = resolveArchitecture(arch, *data);
+  const arch::ArchSpec spec = resolveArchitecture(catalogue, arch, *data);
   options.architecture = architectureRecord(spec);
   options.dataset = datasetRecord(*data);
   options.conform = [spec](StateDict& weights, const std::string&) {

@@ -21,7 +21,9 @@ DatasetResolver catalogueDatasetResolver(Catalogue& catalogue);
 std::shared_ptr<const Dataset> openDataset(Catalogue& catalogue, const std::string& name);
 
 arch::DataShape dataShapeOf(const Dataset& dataset);
-arch::ArchSpec resolveArchitecture(const std::string& spec, const Dataset& dataset);
+// A preset, a family name, a JSON SPEC, or the name of an architecture stored in the
+// catalogue with its SPEC (what `igpg zoo list` shows, e.g. "mlp_8"), for the dataset.
+arch::ArchSpec resolveArchitecture(Catalogue& catalogue, const std::string& spec, const Dataset& dataset);
 
 // Floating-point tensors in the program's (PyTorch) order; integer buffers noted.
 WeightLayout weightLayout(const arch::Program& program);

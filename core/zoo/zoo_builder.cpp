@@ -68,7 +68,7 @@ ZooPlan planZoo(Catalogue& catalogue, const Recipe& recipe, int64_t maxStack) {
         const auto& specJson = group.architectures[a];
         std::optional<arch::ArchSpec> spec;
         try {
-          spec = specJson.is_string() ? resolveArchitecture(specJson.get<std::string>(), *dataset)
+          spec = specJson.is_string() ? arch::resolveSpec(specJson.get<std::string>(), dataShapeOf(*dataset))
                                       : arch::resolveSpecJson(specJson, dataShapeOf(*dataset));
         } catch (const Error& e) {
           rethrowWithContext(e, recipe.name + ": " + where + ".architectures[" + std::to_string(a) + "] on " +
