@@ -216,4 +216,13 @@ DatasetSummary summarizeDataset(const Dataset& dataset) {
   return s;
 }
 
+TensorSplit trainingSubset(const Dataset& dataset, int64_t samples) {
+  const TensorSplit& train = dataset.train();
+  if (samples <= 0 || samples >= train.size()) return train;
+  auto order = seededPermutation(train.size(), 0x5eed2007ULL);
+  order.resize(size_t(samples));
+  auto index = torch::tensor(order, torch::kInt64);
+  return {train.images.index_select(0, index), train.labels.index_select(0, index)};
+}
+
 }  // namespace igpg

@@ -151,4 +151,8 @@ struct DatasetSummary {
 };
 DatasetSummary summarizeDataset(const Dataset& dataset);
 
+// The train split, or a fixed seeded subset of `samples` of it (samples <= 0: all), the
+// same subset every time: zoo recipes train on it and fine-tuning compares on it.
+TensorSplit trainingSubset(const Dataset& dataset, int64_t samples);
+
 }  // namespace igpg

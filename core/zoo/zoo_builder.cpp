@@ -2,7 +2,6 @@
 
 #include "common/error.h"
 #include "common/sha256.h"
-#include "data/sampling.h"
 #include "evaluation/classifier_eval.h"
 #include "jobs/workspace.h"
 #include "training/trainer.h"
@@ -24,16 +23,6 @@ std::string unitKey(const Recipe& recipe, const arch::ArchSpec& spec, const std:
   nlohmann::json key = {{"recipe", recipe.name}, {"architecture", spec.canonicalJson()}, {"dataset", dataset},
                         {"seed", seed},          {"learning_rate", lr},                  {"training", training.toJson()}};
   return sha256Hex(key.dump()).substr(0, 16);
-}
-
-// The train split, or a seeded subset of it when the recipe asks for fewer samples.
-TensorSplit trainingSplit(const Dataset& dataset, int64_t samples) {
-  const TensorSplit& train = dataset.train();
-  if (samples <= 0 || samples >= train.size()) return train;
-  auto order = seededPermutation(train.size(), 0x5eed2007ULL);
-  order.resize(size_t(samples));
-  auto index = torch::tensor(order, torch::kInt64);
-  return {train.images.index_select(0, index), train.labels.index_select(0, index)};
 }
 
 double meanTop1(const std::vector<ClassifierMetrics>& metrics, const std::vector<size_t>& which) {
@@ -77,7 +66,7 @@ ZooPlan planZoo(Catalogue& catalogue, const Recipe& recipe, int64_t maxStack) {
         const std::vector<double> rates =
             group.learningRates.empty() ? std::vector<double>{group.training.optimizer.learningRate} : group.learningRates;
         ZooStackPlan stack{g, *spec, dataset->name(), group.training, {}, {}, {}, {}, 0};
-        const int64_t samples = trainingSplit(*dataset, group.training.trainSamples).size();
+        const int64_t samples = trainingSubset(*dataset, group.training.trainSamples).size();
         stack.stepsPerEpoch = (samples + group.training.batchSize - 1) / group.training.batchSize;
         // Pending models are trained maxStack at a time.
         auto flush = [&] {
@@ -131,7 +120,7 @@ ZooBuildResult buildZoo(Catalogue& catalogue, const Recipe& recipe, const ZooBui
     const ZooStackPlan& stackPlan = plan.stacks[s];
     auto dataset = openDataset(catalogue, stackPlan.dataset);
     registerPair(catalogue, stackPlan.spec, *dataset);
-    const TensorSplit train = trainingSplit(*dataset, stackPlan.training.trainSamples);
+    const TensorSplit train = trainingSubset(*dataset, stackPlan.training.trainSamples);
     const TensorSplit& test = dataset->test();
     const size_t count = stackPlan.seeds.size();
     TrainOptions trainOptions;
