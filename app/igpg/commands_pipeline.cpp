@@ -237,8 +237,23 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   o.addToZoo = o.save;
   o.outDir = args.valueOr("out", "");
   o.device = ctx.device();
+  if (args.has("finetune")) {
+    FineTuneOptions f;
+    f.epochs = args.intValue("finetune", f.epochs);
+    if (f.epochs < 1) usageError("--finetune", "must be at least 1 epoch");
+    f.trainSamples = args.intValue("finetune-samples", f.trainSamples);
+    f.optimizer.learningRate = args.doubleValue("finetune-lr", f.optimizer.learningRate);
+    f.device = o.device;
+    o.fineTune = f;
+  }
   auto catalogue = Catalogue::open(ctx.cataloguePath);
   const GenerateResult r = runGeneration(*catalogue, o, ctx.job);
+  Table fineTuning({"epoch", "generated_top1", "scratch_top1"});
+  if (r.generatedCurves) {
+    const auto generated = meanCurve(*r.generatedCurves), scratch = meanCurve(*r.scratchCurves);
+    for (size_t e = 0; e < generated.size(); ++e)
+      fineTuning.add({r.generatedCurves->epochs[e], 100 * generated[e], 100 * scratch[e]});
+  }
   Table table({"sample", "top1", "top5", "gap", "nearest_model", "relative_distance", "agreement", "file"});
   double sum = 0, best = -1, worst = 2;
   for (size_t i = 0; i < r.samples.size(); ++i) {
@@ -270,6 +285,7 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   }
   if (ctx.json) {
     summary["samples"] = table.toJson();
+    if (r.generatedCurves) summary["fine_tuning"] = fineTuning.toJson();
     printJson(ctx, summary);
     return 0;
   }
@@ -282,6 +298,11 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   if (o.evaluate && !std::isnan(r.pretrainedMeanTop1))
     *ctx.out << "; pretrained mean " << 100 * r.pretrainedMeanTop1 << " (" << r.pretrainedIds.size() << " checkpoints)";
   *ctx.out << "\nsampled in " << r.sampleSeconds << " s, decoded in " << r.decodeSeconds << " s\n";
+  if (r.generatedCurves) {
+    *ctx.out << "\nfine-tuning, mean test top-1 of the " << r.samples.size() << " samples and of as many random "
+             << "initializations (" << r.fineTuneSeconds << " s):\n";
+    fineTuning.print(ctx);
+  }
   return 0;
 }
 
@@ -300,7 +321,10 @@ const Registration generate{Command{
      {"prior", "RUN", "prior run id (default: the newest finished one)"},
      {"eval", "", "evaluate every sample on the test split"},
      {"save", "", "store the samples in the catalogue (and in the zoo, source generated:RUN)"},
-     {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"}},
+     {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"},
+     {"finetune", "E", "fine-tune the samples and as many random initializations E epochs; print both curves"},
+     {"finetune-samples", "N", "fine-tune on a fixed subset of N training images (default: all)"},
+     {"finetune-lr", "X", "Adam learning rate of fine-tuning (default 0.001)"}},
     {},
     runGenerate}};
 

@@ -70,6 +70,13 @@ PriorTrainOptions ExperimentOptions::defaultPrior() {
   return p;
 }
 
+FineTuneOptions ExperimentOptions::defaultFineTune() {
+  FineTuneOptions f;
+  f.epochs = 1;
+  f.trainSamples = 6000;
+  return f;
+}
+
 SamplingOptions ExperimentOptions::defaultSampling() {
   SamplingOptions s;
   s.temperature = 0.5;
@@ -138,6 +145,8 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     g.samples = options.samples;
     g.sampling = options.sampling;
     g.device = options.device;
+    g.fineTune = options.fineTune;
+    if (g.fineTune) g.fineTune->device = options.device;
     JobControl pairJob = job;
     if (job.progress)
       pairJob.progress = [&, i](const ProgressEvent& e) {
@@ -155,6 +164,11 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     row.tokens = gen.tokens;
     row.blocks = gen.blocks;
     row.sampleSeconds = gen.sampleSeconds;
+    if (gen.generatedCurves) {
+      row.fineTuneEpochs = gen.generatedCurves->epochs;
+      for (double v : meanCurve(*gen.generatedCurves)) row.generatedCurve.push_back(100.0 * v);
+      for (double v : meanCurve(*gen.scratchCurves)) row.scratchCurve.push_back(100.0 * v);
+    }
     std::vector<double> pretrained, distances, agreements;
     for (const auto& m : pair.models) pretrained.push_back(100.0 * m.top1);
     row.pretrainedCount = int64_t(pretrained.size());
@@ -257,6 +271,14 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
           << csvNumber(r.relativeRmse) << "," << r.tokens << "\n";
   write("reconstruction.csv", recon.str());
 
+  std::ostringstream tuning;
+  tuning << "architecture,dataset,epoch,generated_mean_top1,scratch_mean_top1\n";
+  for (const auto& r : result.pairs)
+    for (size_t e = 0; e < r.fineTuneEpochs.size(); ++e)
+      tuning << csvField(r.architecture) << "," << csvField(r.dataset) << "," << r.fineTuneEpochs[e] << ","
+             << csvNumber(r.generatedCurve[e]) << "," << csvNumber(r.scratchCurve[e]) << "\n";
+  if (options.fineTune) write("fine_tuning.csv", tuning.str());
+
   // Figures: the CSV always, the PNG when there is a renderer.
   std::vector<std::pair<std::string, PlotSpec>> figures;
   {
@@ -315,6 +337,29 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << "; regression generated = " << fixed(result.slope, 3) << " x pretrained + " << fixed(result.intercept, 2)
      << "; mean |gap| = " << fixed(result.meanAbsGap) << " points, max |gap| = " << fixed(result.maxAbsGap)
      << " points.\n\n";
+  if (options.fineTune) {
+    md << "## Fine-tuning\n\n";
+    md << "Mean top-1 test accuracy (%) of the generated networks and of as many random initializations, each "
+          "trained further with Adam (learning rate "
+       << options.fineTune->optimizer.learningRate << ", batch " << options.fineTune->batchSize << ") on "
+       << (options.fineTune->trainSamples > 0 ? "a fixed subset of " + std::to_string(options.fineTune->trainSamples) +
+                                                    " training images"
+                                              : std::string("the training split"))
+       << " (the paper's Table 1 comparison). `fine_tuning.csv` has every epoch.\n\n";
+    md << "| architecture | dataset |";
+    const std::vector<int64_t> epochs = result.pairs.empty() ? std::vector<int64_t>{} : result.pairs[0].fineTuneEpochs;
+    for (int64_t e : epochs) md << " generated, epoch " << e << " | scratch, epoch " << e << " |";
+    md << "\n|---|---|";
+    for (size_t e = 0; e < epochs.size(); ++e) md << "---:|---:|";
+    md << "\n";
+    for (const auto& r : result.pairs) {
+      md << "| " << r.architecture << " | " << r.dataset << " |";
+      for (size_t e = 0; e < r.fineTuneEpochs.size(); ++e)
+        md << " " << fixed(r.generatedCurve[e]) << " | " << fixed(r.scratchCurve[e]) << " |";
+      md << "\n";
+    }
+    md << "\n";
+  }
   md << "## Tokenizer\n\n";
   md << "Run " << result.tokenizerRun << (result.tokenizerReused ? " (reused)" : "") << ": relative RMSE "
      << fixed(result.relativeRmse, 4) << " of the normalized weights, codebook perplexity " << fixed(result.perplexity, 1)

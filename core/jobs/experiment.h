@@ -33,6 +33,7 @@ struct ExperimentOptions {
   TokenizerTrainOptions tokenizer = defaultTokenizer();
   PriorTrainOptions prior = defaultPrior();
   SamplingOptions sampling = defaultSampling();
+  std::optional<FineTuneOptions> fineTune = defaultFineTune();  // none: no fine-tuning columns
   int64_t maxStack = 32;
   PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
 
@@ -42,6 +43,9 @@ struct ExperimentOptions {
   // Half temperature: the prior's uncertainty between zoo members (which seed a network
   // continues) stays a choice, while one unlikely token no longer breaks a network.
   static SamplingOptions defaultSampling();
+  // One epoch on a fixed 6,000-image subset: the paper's epoch-1 comparison of generated
+  // weights against training from scratch, at a cost the demo's budget allows.
+  static FineTuneOptions defaultFineTune();
 };
 
 struct PairResult {
@@ -56,6 +60,8 @@ struct PairResult {
   double relativeDistance = 0;                       // novelty: nearest / typical checkpoint distance, mean
   double agreement = 0;                              // novelty: prediction agreement with the nearest, mean
   double sampleSeconds = 0;
+  std::vector<int64_t> fineTuneEpochs;               // 0, 1, ... (empty: not fine-tuned)
+  std::vector<double> generatedCurve, scratchCurve;  // mean top-1 at those epochs, percent
 };
 
 struct ExperimentResult {

@@ -580,6 +580,18 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
   }
   result.evaluateSeconds = secondsSince(t0);
 
+  if (options.fineTune) {
+    t0 = std::chrono::steady_clock::now();
+    std::vector<StateDict> starts;
+    for (const auto& sample : result.samples) starts.push_back(sample.weights);
+    for (auto& scratch : scratchStarts(spec.program(), options.samples, 0)) starts.push_back(std::move(scratch));
+    const FineTuneCurves all = fineTuneCurves(spec.program(), starts, *dataset, *options.fineTune, job);
+    const auto split = all.top1.begin() + long(options.samples);
+    result.generatedCurves = FineTuneCurves{all.epochs, {all.top1.begin(), split}};
+    result.scratchCurves = FineTuneCurves{all.epochs, {split, all.top1.end()}};
+    result.fineTuneSeconds = secondsSince(t0);
+  }
+
   if (options.save) {
     registerPair(catalogue, spec, *dataset);
     Catalogue::WriteTransaction tx(catalogue);

@@ -7,6 +7,7 @@
 
 #include "catalogue/catalogue.h"
 #include "evaluation/classifier_eval.h"
+#include "evaluation/fine_tuning.h"
 #include "jobs/progress.h"
 #include "jobs/workspace.h"
 #include "prior/conditioning.h"
@@ -127,6 +128,9 @@ struct GenerateOptions {
   torch::Device device = torch::kCPU;
   std::string archEncoder;       // override the prior's encoders (must have the same id)
   std::string datasetEncoder;
+  // Fine-tune every sample and as many random initializations (seeds 0, 1, ...) side by
+  // side on the dataset, the paper's generated-vs-scratch comparison. None: no fine-tuning.
+  std::optional<FineTuneOptions> fineTune;
 };
 
 // How new a generated model is: published weight generators have been shown to mostly
@@ -157,7 +161,8 @@ struct GenerateResult {
   std::vector<int64_t> pretrainedIds;  // zoo checkpoints of the same pair
   double pretrainedMeanTop1 = 0;  // NaN when the pair is not in the zoo
   std::vector<GeneratedSample> samples;
-  double sampleSeconds = 0, decodeSeconds = 0, evaluateSeconds = 0;
+  std::optional<FineTuneCurves> generatedCurves, scratchCurves;  // with options.fineTune
+  double sampleSeconds = 0, decodeSeconds = 0, evaluateSeconds = 0, fineTuneSeconds = 0;
 };
 
 GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& options, const JobControl& job);

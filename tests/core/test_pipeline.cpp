@@ -38,6 +38,7 @@ class PipelineTest : public QObject {
   void priorRegeneratesTheZoo();
   void badRequestsAreRefused();
   void catalogueArchitecturesResolveByName();
+  void fineTuningCurvesStartFromTheWeights();
   void experimentReportHoldsTheComputedNumbers();
   void cleanupTestCase();
 
@@ -209,6 +210,29 @@ void PipelineTest::catalogueArchitecturesResolveByName() {
   // On a dataset with other classes, the stored SPEC takes that dataset's shape.
   auto five = igpg::openDataset(*catalogue_, "fashion-mnist[classes=0,1,2,3,4]");
   QCOMPARE(igpg::resolveArchitecture(*catalogue_, mlp.name(), *five).parameterCount(), int64_t(784 * 8 + 8 + 8 * 5 + 5));
+}
+
+// Epoch 0 of a curve is the starting weights' own accuracy; training moves it; a random
+// initialization starts near chance and learns.
+void PipelineTest::fineTuningCurvesStartFromTheWeights() {
+  igpg::ModelFilter f;
+  f.dataset = "digits";
+  f.source = "zoo:two";
+  const auto models = catalogue_->listModels(f);
+  QCOMPARE(int(models.size()), 1);
+  const auto resolved = igpg::resolveModel(*catalogue_, models[0]);
+  std::vector<igpg::StateDict> starts = {catalogue_->loadWeights(models[0])};
+  for (auto& s : igpg::scratchStarts(resolved.spec.program(), 1, 0)) starts.push_back(std::move(s));
+  igpg::FineTuneOptions o;
+  o.epochs = 2;
+  const auto curves = igpg::fineTuneCurves(resolved.spec.program(), starts, *resolved.dataset, o);
+  QCOMPARE(curves.epochs, (std::vector<int64_t>{0, 1, 2}));
+  QCOMPARE(int(curves.top1.size()), 2);
+  QVERIFY(std::fabs(curves.top1[0][0] - models[0].top1) < 1e-6);
+  QVERIFY2(curves.top1[1][0] < 0.3, std::to_string(curves.top1[1][0]).c_str());
+  QVERIFY2(curves.top1[1][2] > curves.top1[1][0] + 0.3, std::to_string(curves.top1[1][2]).c_str());
+  const auto mean = igpg::meanCurve(curves);
+  QVERIFY(std::fabs(mean[2] - (curves.top1[0][2] + curves.top1[1][2]) / 2) < 1e-12);
 }
 
 // A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer
