@@ -372,22 +372,21 @@ StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weight
                             torch::Device device, int64_t batches) {
   const std::string suffix = "running_mean";
   bool hasBatchNorm = false;
-  StateDict reset = weights;
+  StateDict restarted = weights;
   for (const auto& e : weights.entries()) {
     const std::string& n = e.name;
     if (n.size() < suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-    const std::string prefix = n.substr(0, n.size() - suffix.size());
     hasBatchNorm = true;
-    reset.set(n, torch::zeros_like(e.tensor));
-    if (const torch::Tensor* var = weights.find(prefix + "running_var")) reset.set(prefix + "running_var", torch::ones_like(*var));
-    if (const torch::Tensor* count = weights.find(prefix + "num_batches_tracked"))
-      reset.set(prefix + "num_batches_tracked", torch::zeros_like(*count));
+    const std::string count = n.substr(0, n.size() - suffix.size()) + "num_batches_tracked";
+    if (const torch::Tensor* t = weights.find(count)) restarted.set(count, torch::zeros_like(*t));
   }
   if (!hasBatchNorm) return weights;
   arch::Model model(spec.program());
-  model->loadStateDict(reset);
-  // An exponential average from the reset values would keep a share of them (0.9^5 of
-  // the zeros after the five batches of a small dataset); the cumulative average does not.
+  model->loadStateDict(restarted);
+  // The cumulative average (no momentum) over batches counted from zero: the first batch
+  // replaces the decoded statistics outright, and every batch weighs the same. An
+  // exponential average would keep a share of the decoded values (0.9^5 after the five
+  // batches of a small dataset).
   model->setBatchNormMomentum(std::nullopt);
   model->to(device);
   model->train();

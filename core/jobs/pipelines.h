@@ -186,8 +186,8 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
                                                  torch::Device device, const JobControl& job);
 
 // The BatchNorm running statistics of decoded weights recomputed on the dataset's first
-// `batches` x 256 training images (the network in training mode, no gradient, from mean
-// 0 and variance 1); weights without BatchNorm come back unchanged. Decoded statistics
+// `batches` x 256 training images (the network in training mode, no gradient, their
+// cumulative average); weights without BatchNorm come back unchanged. Decoded statistics
 // carry the tokenizer's error into every normalized activation, and a running variance
 // off by a few percent of its scale moves a whole channel; the statistics are a function
 // of the other weights and the data, so the calibration pass recovers them.
