@@ -324,7 +324,7 @@ const Registration generate{Command{
      {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"},
      {"finetune", "E", "fine-tune the samples and as many random initializations E epochs; print both curves"},
      {"finetune-samples", "N", "fine-tune on a fixed subset of N training images (default: all)"},
-     {"finetune-lr", "X", "Adam learning rate of fine-tuning (default 0.001)"}},
+     {"finetune-lr", "X", "Adam learning rate of fine-tuning (default " + formatCell(FineTuneOptions{}.optimizer.learningRate) + ")"}},
     {},
     runGenerate}};
 

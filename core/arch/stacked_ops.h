@@ -5,11 +5,10 @@
 // A single model is the stack with G = 1, where every op reduces to the plain layer.
 #pragma once
 
-#include <optional>
-
 #include <torch/types.h>
 
 #include <cstdint>
+#include <optional>
 
 namespace igpg::arch {
 
