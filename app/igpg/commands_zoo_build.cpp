@@ -40,10 +40,16 @@ int runBuild(Context& ctx, const ParsedArgs& args) {
   return 0;
 }
 
+std::string recipeHelp() {
+  std::string names;
+  for (const auto& n : embeddedRecipeNames()) names += (names.empty() ? "" : ", ") + n;
+  return "RECIPE is a built-in recipe (" + names + ") or a recipe file\n";
+}
+
 const Registration build{Command{
     "zoo build",
     "train a recipe's zoo into the catalogue (resumable)",
-    "RECIPE is a built-in recipe (default, tiny, diverse, resnet-blocks) or a recipe file\n"
+    recipeHelp() +
     "(format: core/zoo/recipe.h). Models of one architecture and dataset train together as\n"
     "one stack. Re-running skips finished models; Ctrl-C stops after the current step and\n"
     "leaves the catalogue consistent.",
