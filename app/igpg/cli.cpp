@@ -148,9 +148,8 @@ std::vector<std::string> ParsedArgs::values(const std::string& name) const {
   return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
-std::optional<int64_t> ParsedArgs::optionalInt(const std::string& name) const {
-  if (!has(name)) return std::nullopt;
-  const std::string v = value(name);
+namespace {
+int64_t parseInteger(const std::string& name, const std::string& v) {
   try {
     size_t used = 0;
     long long x = std::stoll(v, &used);
@@ -159,6 +158,18 @@ std::optional<int64_t> ParsedArgs::optionalInt(const std::string& name) const {
   } catch (const std::exception&) {
     usageError("--" + name, "expected an integer, got '" + v + "'");
   }
+}
+}  // namespace
+
+std::optional<int64_t> ParsedArgs::optionalInt(const std::string& name) const {
+  if (!has(name)) return std::nullopt;
+  return parseInteger(name, value(name));
+}
+
+std::vector<int64_t> ParsedArgs::intValues(const std::string& name) const {
+  std::vector<int64_t> out;
+  for (const auto& v : values(name)) out.push_back(parseInteger(name, v));
+  return out;
 }
 
 std::optional<double> ParsedArgs::optionalDouble(const std::string& name) const {

@@ -39,6 +39,7 @@ class ParsedArgs {
   std::string value(const std::string& name) const;  // usage error when absent
   std::string valueOr(const std::string& name, const std::string& fallback) const;
   std::vector<std::string> values(const std::string& name) const;
+  std::vector<int64_t> intValues(const std::string& name) const;
   int64_t intValue(const std::string& name, int64_t fallback) const;
   double doubleValue(const std::string& name, double fallback) const;
   std::optional<int64_t> optionalInt(const std::string& name) const;

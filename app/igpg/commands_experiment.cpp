@@ -18,27 +18,24 @@
 namespace igpg::cli {
 namespace {
 
-struct ExperimentKind {
-  std::string name, recipe, summary;
-};
-
-// The experiments this build runs, with the recipe each builds its zoo from.
-const std::vector<ExperimentKind>& experimentKinds() {
-  static const std::vector<ExperimentKind> kinds = {
-      {"demo", "default", "the default zoo: every pair generated, Pearson r, reconstruction (the README's main job)"},
-      {"diverse", "diverse", "four families from 2.5k to 80k parameters (the paper's Table 9 and Figure 4)"},
-      {"reconstruction", "default", "pretrained vs reconstructed vs best generated per pair (the paper's Table 3)"},
-  };
-  return kinds;
-}
-
 nlohmann::json jsonNumber(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
-int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentKind& kind) {
-  ExperimentOptions o;
-  o.name = kind.name;
-  o.recipe = args.valueOr("recipe", kind.recipe);
-  o.reportDir = args.valueOr("report", "report/" + kind.name);
+int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPreset& preset) {
+  ExperimentOptions o = preset.options;
+  o.recipe = args.valueOr("recipe", o.recipe);
+  o.reportDir = args.valueOr("report", "report/" + preset.name);
+  if (args.has("hold-out-arch") || args.has("hold-out-dataset") || args.has("hold-out-seed")) {
+    o.holdOut = {};
+    o.holdOut.architectures = args.values("hold-out-arch");
+    o.holdOut.datasets = args.values("hold-out-dataset");
+    o.holdOut.seeds = args.intValues("hold-out-seed");
+  }
+  if (auto epochs = args.optionalInt("finetune")) {
+    if (*epochs < 0) usageError("--finetune", "must not be negative");
+    if (!o.fineTune) o.fineTune = ExperimentOptions::defaultFineTune();
+    o.fineTune->epochs = *epochs;
+    o.reportEpochs.clear();
+  }
   o.samples = args.intValue("samples", o.samples);
   if (o.samples < 1 || o.samples > 1000) usageError("--samples", "must be between 1 and 1000");
   o.tokenizer.steps = args.intValue("tokenizer-steps", o.tokenizer.steps);
@@ -52,17 +49,18 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentKin
 #endif
   auto catalogue = Catalogue::open(ctx.cataloguePath);
   if (!ctx.quiet && !ctx.json)
-    *ctx.out << "experiment " << kind.name << " on recipe " << o.recipe << ", catalogue " << ctx.cataloguePath
+    *ctx.out << "experiment " << preset.name << " on recipe " << o.recipe << ", catalogue " << ctx.cataloguePath
              << "\nseeds: tokenizer " << o.tokenizer.seed << ", prior " << o.prior.seed << ", sampling "
              << o.sampling.seed << std::endl;
   ExperimentResult r = runExperiment(*catalogue, o, ctx.job);
 
-  Table table({"architecture", "dataset", "params", "pretrained", "generated", "std", "best", "gap", "reconstructed",
-               "novelty", "agreement"});
+  Table table({"architecture", "dataset", "held_out", "params", "pretrained", "generated", "std", "best", "gap",
+               "random_init", "reconstructed", "novelty", "agreement"});
   for (const auto& p : r.pairs)
-    table.add({p.architecture, p.dataset, p.parameters, jsonNumber(p.pretrainedMean), jsonNumber(p.generatedMean),
-               jsonNumber(p.generatedStd), jsonNumber(p.generatedBest), jsonNumber(p.gap),
-               jsonNumber(p.reconstructedMean), jsonNumber(p.relativeDistance), jsonNumber(p.agreement)});
+    table.add({p.architecture, p.dataset, p.heldOut ? "yes" : "", p.parameters, jsonNumber(p.pretrainedMean),
+               jsonNumber(p.generatedMean), jsonNumber(p.generatedStd), jsonNumber(p.generatedBest), jsonNumber(p.gap),
+               jsonNumber(p.randomInit), jsonNumber(p.reconstructedMean), jsonNumber(p.relativeDistance),
+               jsonNumber(p.agreement)});
   if (ctx.json) {
     printJson(ctx, {{"experiment", r.name},
                     {"recipe", r.recipe},
@@ -101,10 +99,14 @@ const std::vector<OptionSpec> kExperimentOptions = {
     {"temperature", "T", "sampling temperature (default " + formatCell(ExperimentOptions::defaultSampling().temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
+    {"hold-out-arch", "SPEC", "train without this architecture's checkpoints (repeatable; replaces the experiment's hold-out)", true},
+    {"hold-out-dataset", "NAME", "train without this dataset's checkpoints (repeatable)", true},
+    {"hold-out-seed", "N", "train without the checkpoints of this zoo seed (repeatable)", true},
+    {"finetune", "E", "fine-tune generated and scratch networks E epochs (0: random-init baseline only)"},
     {"no-plots", "", "write the CSV files only"},
 };
 
-int runDemo(Context& ctx, const ParsedArgs& args) { return runNamedExperiment(ctx, args, experimentKinds().front()); }
+int runDemo(Context& ctx, const ParsedArgs& args) { return runNamedExperiment(ctx, args, experimentPresets().front()); }
 
 const Registration demo{Command{
     "demo",
@@ -119,17 +121,15 @@ const Registration demo{Command{
 
 int runExperimentCommand(Context& ctx, const ParsedArgs& args) {
   const std::string name = args.positionals().at(0);
+  if (const ExperimentPreset* preset = findExperimentPreset(name)) return runNamedExperiment(ctx, args, *preset);
   std::string known;
-  for (const auto& kind : experimentKinds()) {
-    if (kind.name == name) return runNamedExperiment(ctx, args, kind);
-    known += (known.empty() ? "" : ", ") + kind.name;
-  }
+  for (const auto& preset : experimentPresets()) known += (known.empty() ? "" : ", ") + preset.name;
   usageError("experiment", "unknown experiment '" + name + "' (this build runs: " + known + ")");
 }
 
 std::string experimentList() {
   std::string s = "Experiments:\n";
-  for (const auto& kind : experimentKinds()) s += "  " + kind.name + ": " + kind.summary + "\n";
+  for (const auto& preset : experimentPresets()) s += "  " + preset.name + ": " + preset.summary + "\n";
   return s + "Each builds or reuses its zoo, tokenizer and prior, and writes report/NAME/.";
 }
 

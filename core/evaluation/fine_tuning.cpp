@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "evaluation/classifier_eval.h"
+#include "evaluation/statistics.h"
 #include "training/trainer.h"
 
 #include <torch/torch.h>
@@ -42,6 +43,16 @@ std::vector<double> meanCurve(const FineTuneCurves& curves) {
   for (const auto& curve : curves.top1)
     for (size_t e = 0; e < curve.size() && e < means.size(); ++e) means[e] += curve[e] / double(curves.top1.size());
   return means;
+}
+
+std::vector<double> stdCurve(const FineTuneCurves& curves) {
+  std::vector<double> stds;
+  for (size_t e = 0; e < curves.epochs.size(); ++e) {
+    std::vector<double> atEpoch;
+    for (const auto& curve : curves.top1) atEpoch.push_back(curve.at(e));
+    stds.push_back(stats::standardDeviation(atEpoch));
+  }
+  return stds;
 }
 
 std::vector<StateDict> scratchStarts(const arch::Program& program, int64_t count, uint64_t seed) {

@@ -34,6 +34,8 @@ FineTuneCurves fineTuneCurves(const arch::Program& program, const std::vector<St
 
 // Mean over the starts at each epoch, (epochs.size()) fractions.
 std::vector<double> meanCurve(const FineTuneCurves& curves);
+// Sample standard deviation over the starts at each epoch (0 for one start).
+std::vector<double> stdCurve(const FineTuneCurves& curves);
 
 // `count` random initializations (PyTorch's default, arch::initialTensors) from seeds
 // seed, seed + 1, ...: the training-from-scratch baseline.

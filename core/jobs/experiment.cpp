@@ -4,6 +4,7 @@
 #include "common/files.h"
 #include "common/runtime.h"
 #include "common/stopwatch.h"
+#include "data/task.h"
 #include "evaluation/csv.h"
 #include "evaluation/statistics.h"
 #include "jobs/workspace.h"
@@ -11,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
@@ -30,11 +32,13 @@ std::string fixed(double v, int digits = 2) {
 // Report CSV numbers: exact, and an empty cell where there is no number.
 std::string csvNumber(double v) { return std::isfinite(v) ? exactNumber(v) : std::string(); }
 
-// The distinct (architecture, dataset) pairs of the zoo, in the order of their first model.
+// The distinct (architecture, dataset) pairs of the zoo, in the order of their first model,
+// with the checkpoints the experiment holds out.
 struct Pair {
   ResolvedModel first;
-  std::vector<ModelRecord> models;
+  std::vector<ModelRecord> models, heldOut;
 };
+
 std::vector<Pair> pairsOf(Catalogue& catalogue, const ModelFilter& filter) {
   std::vector<Pair> pairs;
   std::map<std::string, size_t> index;
@@ -43,12 +47,57 @@ std::vector<Pair> pairsOf(Catalogue& catalogue, const ModelFilter& filter) {
     auto it = index.find(key);
     if (it == index.end()) {
       index[key] = pairs.size();
-      pairs.push_back({resolveModel(catalogue, m), {m}});
+      pairs.push_back({resolveModel(catalogue, m), {m}, {}});
     } else {
       pairs[it->second].models.push_back(m);
     }
   }
   return pairs;
+}
+
+// Marks the held-out checkpoints of every pair; returns the ids of the others, the
+// training zoo. An entry that matches nothing is a mistake worth stopping for: the
+// experiment would silently test nothing.
+std::vector<int64_t> applyHoldOut(Catalogue& catalogue, const HoldOut& holdOut, std::vector<Pair>& pairs) {
+  std::vector<bool> used(holdOut.architectures.size() + holdOut.datasets.size() + holdOut.seeds.size(), false);
+  std::vector<std::string> datasets;
+  for (const auto& d : holdOut.datasets) datasets.push_back(canonicalDatasetName(d));
+  std::vector<int64_t> training;
+  for (auto& pair : pairs) {
+    bool whole = false;
+    for (size_t a = 0; a < holdOut.architectures.size(); ++a) {
+      bool same = false;
+      try {
+        same = resolveArchitecture(catalogue, holdOut.architectures[a], *pair.first.dataset).canonicalJson() ==
+               pair.first.spec.canonicalJson();
+      } catch (const Error&) {
+        // A SPEC that does not fit this pair's dataset is not this pair's architecture.
+      }
+      if (same) used[a] = whole = true;
+    }
+    for (size_t d = 0; d < datasets.size(); ++d)
+      if (datasets[d] == pair.first.record.dataset) used[holdOut.architectures.size() + d] = whole = true;
+    for (const auto& m : pair.models) {
+      const auto seed = std::find(holdOut.seeds.begin(), holdOut.seeds.end(), m.seed);
+      if (seed != holdOut.seeds.end())
+        used[holdOut.architectures.size() + datasets.size() + size_t(seed - holdOut.seeds.begin())] = true;
+      if (whole || seed != holdOut.seeds.end()) {
+        pair.heldOut.push_back(m);
+      } else {
+        training.push_back(m.id);
+      }
+    }
+  }
+  for (size_t i = 0; i < used.size(); ++i) {
+    if (used[i]) continue;
+    const size_t a = holdOut.architectures.size(), d = a + datasets.size();
+    const std::string what = i < a   ? "architecture " + holdOut.architectures[i]
+                             : i < d ? "dataset " + holdOut.datasets[i - a]
+                                     : "seed " + std::to_string(holdOut.seeds[i - d]);
+    fail(ErrorKind::Usage, "hold-out", what + " matches no checkpoint of the zoo");
+  }
+  if (training.empty()) fail(ErrorKind::Usage, "hold-out", "holds out every checkpoint of the zoo: nothing to train on");
+  return training;
 }
 
 }  // namespace
@@ -83,6 +132,61 @@ SamplingOptions ExperimentOptions::defaultSampling() {
   return s;
 }
 
+const std::vector<ExperimentPreset>& experimentPresets() {
+  static const std::vector<ExperimentPreset> presets = [] {
+    auto preset = [](std::string name, std::string recipe, std::string summary) {
+      ExperimentPreset p{std::move(name), std::move(summary), {}};
+      p.options.name = p.name;
+      p.options.recipe = std::move(recipe);
+      return p;
+    };
+    std::vector<ExperimentPreset> all;
+    all.push_back(preset("demo", "default",
+                         "the default zoo: every pair generated, Pearson r, reconstruction (the README's main job)"));
+
+    // Table 1: 20 seeds per dataset, the last 3 held out (the Tiny Model Zoo's 15% test
+    // split); fine-tuning to epoch 25 on the whole train split, shown at 0, 1, 5 and 25.
+    ExperimentPreset tiny = preset("tiny", "tiny",
+                                   "held-out Tiny CNN seeds, fine-tuned 0/1/5/25 epochs against scratch (the paper's Table 1)");
+    tiny.options.holdOut.seeds = {17, 18, 19};
+    tiny.options.fineTune->epochs = 25;
+    tiny.options.fineTune->trainSamples = 0;
+    tiny.options.reportEpochs = {0, 1, 5, 25};
+    all.push_back(tiny);
+
+    all.push_back(preset("diverse", "diverse",
+                         "four families from 2.5k to 80k parameters (the paper's Table 9 and Figure 4)"));
+
+    // Section 4.4: held out inside the trained range ([1,2,1], [2,3,2]) and deeper than any
+    // trained configuration ([4,4,4]); zero-shot only, against random initialization.
+    ExperimentPreset archs = preset("unseen-architectures", "resnet-blocks",
+                                    "ResNet block configurations never trained on, zero-shot (the paper's section 4.4)");
+    for (const char* blocks : {"[1,2,1]", "[2,3,2]", "[4,4,4]"})
+      archs.options.holdOut.architectures.push_back(std::string(R"({"family":"resnet","width":8,"blocks":)") + blocks + "}");
+    archs.options.fineTune->epochs = 0;
+    all.push_back(archs);
+
+    // Section 4.3 and Figure 2: held out a class subset, a transform and the other domain.
+    ExperimentPreset tasks = preset("unseen-datasets", "tasks",
+                                    "derived tasks never trained on, fine-tuned 1 and 5 epochs (the paper's section 4.3)");
+    tasks.options.holdOut.datasets = {"fashion-mnist[classes=1,3,5,7,9]", "fashion-mnist[rot90]", "digits"};
+    tasks.options.fineTune->epochs = 5;
+    tasks.options.reportEpochs = {0, 1, 5};
+    all.push_back(tasks);
+
+    all.push_back(preset("reconstruction", "default",
+                         "pretrained vs reconstructed vs best generated per pair (the paper's Table 3)"));
+    return all;
+  }();
+  return presets;
+}
+
+const ExperimentPreset* findExperimentPreset(const std::string& name) {
+  for (const auto& p : experimentPresets())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& options, const JobControl& job) {
   if (options.samples < 1) fail(ErrorKind::Usage, "--samples", "must be at least 1");
   const auto start = std::chrono::steady_clock::now();
@@ -104,10 +208,14 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
   ModelFilter filter;
   filter.source = "zoo:" + recipe.name;
   result.models = catalogue.countModels(filter);
+  std::vector<Pair> pairs = pairsOf(catalogue, filter);
+  ModelFilter trainingFilter = filter;
+  if (!options.holdOut.empty()) trainingFilter.ids = applyHoldOut(catalogue, options.holdOut, pairs);
+  result.trainingModels = catalogue.countModels(trainingFilter);
 
   // 2. Tokenizer and prior, reused when trained before with the same settings.
   TokenizerJobOptions tok;
-  tok.zoo = filter;
+  tok.zoo = trainingFilter;
   tok.train = options.tokenizer;
   tok.train.device = options.device;
   tok.name = options.name + " tokenizer";
@@ -123,7 +231,7 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
 
   PriorJobOptions pri;
   pri.tokenizerRun = tokenizer.runId;
-  pri.zoo = filter;
+  pri.zoo = trainingFilter;
   pri.train = options.prior;
   pri.train.device = options.device;
   pri.name = options.name + " prior";
@@ -135,7 +243,7 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
 
   // 3. Generation for every pair of the zoo.
   t = std::chrono::steady_clock::now();
-  std::vector<Pair> pairs = pairsOf(catalogue, filter);
+  const bool anyHeldOut = std::any_of(pairs.begin(), pairs.end(), [](const Pair& p) { return !p.heldOut.empty(); });
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Pair& pair = pairs[i];
     GenerateOptions g;
@@ -145,7 +253,7 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     g.samples = options.samples;
     g.sampling = options.sampling;
     g.device = options.device;
-    g.fineTune = options.fineTune;
+    if (!anyHeldOut || !pair.heldOut.empty()) g.fineTune = options.fineTune;
     if (g.fineTune) g.fineTune->device = options.device;
     JobControl pairJob = job;
     if (job.progress)
@@ -164,13 +272,15 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     row.tokens = gen.tokens;
     row.blocks = gen.blocks;
     row.sampleSeconds = gen.sampleSeconds;
+    row.heldOut = !pair.heldOut.empty();
+    row.randomInit = NAN;
     if (gen.generatedCurves) {
-      row.fineTuneEpochs = gen.generatedCurves->epochs;
-      for (double v : meanCurve(*gen.generatedCurves)) row.generatedCurve.push_back(100.0 * v);
-      for (double v : meanCurve(*gen.scratchCurves)) row.scratchCurve.push_back(100.0 * v);
+      row.generatedTuning = *gen.generatedCurves;
+      row.scratchTuning = *gen.scratchCurves;
+      row.randomInit = 100.0 * meanCurve(row.scratchTuning).front();
     }
     std::vector<double> pretrained, distances, agreements;
-    for (const auto& m : pair.models) pretrained.push_back(100.0 * m.top1);
+    for (const auto& m : row.heldOut ? pair.heldOut : pair.models) pretrained.push_back(100.0 * m.top1);
     row.pretrainedCount = int64_t(pretrained.size());
     row.pretrainedMean = stats::mean(pretrained);
     row.pretrainedBest = *std::max_element(pretrained.begin(), pretrained.end());
@@ -231,6 +341,36 @@ std::vector<CurveData> runCurves(Catalogue& catalogue, int64_t runId, const std:
   return {c};
 }
 
+bool fineTuned(const PairResult& r) { return !r.generatedTuning.epochs.empty(); }
+
+// Share of the held-out pretrained accuracy that the generated networks reach, percent.
+double shareOfPretrained(const PairResult& r) { return 100.0 * r.generatedMean / r.pretrainedMean; }
+
+// The paper's Figure 2 measure: how much better generated starts are than random ones
+// after `epoch` epochs of fine-tuning, relative to random, percent; NaN without that epoch.
+double improvementOverScratch(const PairResult& r, int64_t epoch) {
+  const auto& epochs = r.generatedTuning.epochs;
+  const auto it = std::find(epochs.begin(), epochs.end(), epoch);
+  if (it == epochs.end()) return NAN;
+  const size_t e = size_t(it - epochs.begin());
+  const double generated = meanCurve(r.generatedTuning)[e], scratch = meanCurve(r.scratchTuning)[e];
+  return 100.0 * (generated - scratch) / scratch;
+}
+
+std::string describeHoldOut(const HoldOut& h) {
+  std::vector<std::string> parts;
+  for (const auto& a : h.architectures) parts.push_back("architecture `" + a + "`");
+  for (const auto& d : h.datasets) parts.push_back("dataset `" + d + "`");
+  if (!h.seeds.empty()) {
+    std::string seeds;
+    for (int64_t seed : h.seeds) seeds += (seeds.empty() ? "" : ", ") + std::to_string(seed);
+    parts.push_back("seeds " + seeds);
+  }
+  std::string text;
+  for (size_t i = 0; i < parts.size(); ++i) text += (i == 0 ? "" : i + 1 == parts.size() ? " and " : ", ") + parts[i];
+  return text;
+}
+
 }  // namespace
 
 void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const ExperimentOptions& options) {
@@ -243,16 +383,16 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
 
   // Every number, one CSV per table.
   std::ostringstream pairs;
-  pairs << "architecture,dataset,parameters,tokens,blocks,pretrained_models,pretrained_mean_top1,pretrained_best_top1,"
-           "generated_mean_top1,generated_std_top1,generated_best_top1,gap,reconstructed_mean_top1,"
-           "novelty_relative_distance,novelty_agreement,sample_seconds\n";
+  pairs << "architecture,dataset,held_out,parameters,tokens,blocks,pretrained_models,pretrained_mean_top1,"
+           "pretrained_best_top1,generated_mean_top1,generated_std_top1,generated_best_top1,gap,random_init_top1,"
+           "reconstructed_mean_top1,novelty_relative_distance,novelty_agreement,sample_seconds\n";
   for (const auto& r : result.pairs)
-    pairs << csvField(r.architecture) << "," << csvField(r.dataset) << "," << r.parameters << "," << r.tokens << ","
-          << r.blocks << "," << r.pretrainedCount << "," << csvNumber(r.pretrainedMean) << ","
-          << csvNumber(r.pretrainedBest) << "," << csvNumber(r.generatedMean) << "," << csvNumber(r.generatedStd)
-          << "," << csvNumber(r.generatedBest) << "," << csvNumber(r.gap) << "," << csvNumber(r.reconstructedMean)
-          << "," << csvNumber(r.relativeDistance) << "," << csvNumber(r.agreement) << ","
-          << csvNumber(r.sampleSeconds) << "\n";
+    pairs << csvField(r.architecture) << "," << csvField(r.dataset) << "," << (r.heldOut ? 1 : 0) << ","
+          << r.parameters << "," << r.tokens << "," << r.blocks << "," << r.pretrainedCount << ","
+          << csvNumber(r.pretrainedMean) << "," << csvNumber(r.pretrainedBest) << "," << csvNumber(r.generatedMean)
+          << "," << csvNumber(r.generatedStd) << "," << csvNumber(r.generatedBest) << "," << csvNumber(r.gap) << ","
+          << csvNumber(r.randomInit) << "," << csvNumber(r.reconstructedMean) << "," << csvNumber(r.relativeDistance)
+          << "," << csvNumber(r.agreement) << "," << csvNumber(r.sampleSeconds) << "\n";
   write("pairs.csv", pairs.str());
 
   std::ostringstream samples;
@@ -264,19 +404,24 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   write("samples.csv", samples.str());
 
   std::ostringstream recon;
-  recon << "model_id,architecture,dataset,original_top1,reconstructed_top1,relative_rmse,tokens\n";
+  recon << "model_id,architecture,dataset,in_tokenizer_zoo,original_top1,reconstructed_top1,relative_rmse,tokens\n";
   for (const auto& r : result.reconstruction)
     recon << r.modelId << "," << csvField(r.architecture) << "," << csvField(r.dataset) << ","
+          << (r.inTokenizerZoo ? 1 : 0) << ","
           << csvNumber(100.0 * r.originalTop1) << "," << csvNumber(100.0 * r.reconstructedTop1) << ","
           << csvNumber(r.relativeRmse) << "," << r.tokens << "\n";
   write("reconstruction.csv", recon.str());
 
   std::ostringstream tuning;
-  tuning << "architecture,dataset,epoch,generated_mean_top1,scratch_mean_top1\n";
-  for (const auto& r : result.pairs)
-    for (size_t e = 0; e < r.fineTuneEpochs.size(); ++e)
-      tuning << csvField(r.architecture) << "," << csvField(r.dataset) << "," << r.fineTuneEpochs[e] << ","
-             << csvNumber(r.generatedCurve[e]) << "," << csvNumber(r.scratchCurve[e]) << "\n";
+  tuning << "architecture,dataset,epoch,generated_mean_top1,generated_std_top1,scratch_mean_top1,scratch_std_top1\n";
+  for (const auto& r : result.pairs) {
+    const auto gm = meanCurve(r.generatedTuning), gs = stdCurve(r.generatedTuning);
+    const auto sm = meanCurve(r.scratchTuning), ss = stdCurve(r.scratchTuning);
+    for (size_t e = 0; e < r.generatedTuning.epochs.size(); ++e)
+      tuning << csvField(r.architecture) << "," << csvField(r.dataset) << "," << r.generatedTuning.epochs[e] << ","
+             << csvNumber(100.0 * gm[e]) << "," << csvNumber(100.0 * gs[e]) << "," << csvNumber(100.0 * sm[e]) << ","
+             << csvNumber(100.0 * ss[e]) << "\n";
+  }
   if (options.fineTune) write("fine_tuning.csv", tuning.str());
 
   // Figures: the CSV always, the PNG when there is a renderer.
@@ -298,6 +443,26 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
                                                                       "reconstruction")));
   figures.emplace_back("prior_training", trainingCurves("Prior training", "step", "cross-entropy",
                                                         runCurves(catalogue, result.priorRun, "loss", "loss")));
+  {
+    // Every fine-tuned start of every pair, one run each: the spread the paper's error bars show.
+    RepeatedRuns generated{"generated", {}}, scratch{"random initialization", {}};
+    std::vector<int64_t> epochs;
+    for (const auto& r : result.pairs) {
+      if (!fineTuned(r) || (!epochs.empty() && r.generatedTuning.epochs != epochs)) continue;
+      epochs = r.generatedTuning.epochs;
+      for (const auto& run : r.generatedTuning.top1) generated.runs.push_back(run);
+      for (const auto& run : r.scratchTuning.top1) scratch.runs.push_back(run);
+    }
+    for (auto* method : {&generated, &scratch})
+      for (auto& run : method->runs)
+        for (double& v : run) v *= 100.0;
+    if (epochs.size() >= 2)
+      figures.emplace_back("fine_tuning_curves", fineTuningCurves("Fine-tuning: generated vs random initialization, every "
+                                                           "fine-tuned pair",
+                                                           "test top-1 (%)",
+                                                           std::vector<double>(epochs.begin(), epochs.end()),
+                                                           {generated, scratch}));
+  }
   if (auto run = catalogue.run(result.tokenizerRun); run && run->summary.contains("codebook")) {
     const CodebookStats stats = CodebookStats::fromJson(run->summary["codebook"]);
     std::vector<double> counts(stats.usage.begin(), stats.usage.end());
@@ -320,16 +485,22 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << options.device.str() << ". Seeds: tokenizer " << options.tokenizer.seed << ", prior " << options.prior.seed
      << ", sampling " << options.sampling.seed << " (temperature " << options.sampling.temperature << ", top-k "
      << options.sampling.topK << ", top-p " << options.sampling.topP << ").\n\n";
+  const bool holdOut = !options.holdOut.empty();
+  if (holdOut)
+    md << "Held out of tokenizer and prior training: " << describeHoldOut(options.holdOut) << ". They trained on "
+       << result.trainingModels << " of the " << result.models
+       << " checkpoints; a pair with held-out checkpoints is compared with those alone.\n\n";
   md << "## Generated vs pretrained\n\n";
   md << "Top-1 test accuracy (%) of " << options.samples
      << " generated networks per pair, with no training, against the zoo's checkpoints of the same pair. "
         "Novelty: distance to the nearest training checkpoint over the median distance between two checkpoints "
         "(near 0 is a copy), and the share of test predictions equal to that checkpoint's.\n\n";
-  md << "| architecture | dataset | params | tokens | pretrained | generated mean ± std | best | gap | "
-        "reconstructed | novelty dist | agreement |\n";
-  md << "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  md << "| architecture | dataset |" << (holdOut ? " held out |" : "")
+     << " params | tokens | pretrained | generated mean ± std | best | gap | reconstructed | novelty dist | agreement |\n";
+  md << "|---|---|" << (holdOut ? "---|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : result.pairs)
-    md << "| " << r.architecture << " | " << r.dataset << " | " << r.parameters << " | " << r.tokens << " | "
+    md << "| " << r.architecture << " | " << r.dataset << " |" << (holdOut ? (r.heldOut ? " yes |" : " |") : "")
+       << " " << r.parameters << " | " << r.tokens << " | "
        << fixed(r.pretrainedMean) << " | " << fixed(r.generatedMean) << " ± " << fixed(r.generatedStd) << " | "
        << fixed(r.generatedBest) << " | " << fixed(r.gap) << " | " << fixed(r.reconstructedMean) << " | "
        << fixed(r.relativeDistance) << " | " << fixed(r.agreement) << " |\n";
@@ -337,25 +508,73 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << "; regression generated = " << fixed(result.slope, 3) << " x pretrained + " << fixed(result.intercept, 2)
      << "; mean |gap| = " << fixed(result.meanAbsGap) << " points, max |gap| = " << fixed(result.maxAbsGap)
      << " points.\n\n";
+  if (holdOut) {
+    md << "## Held out\n\n";
+    const bool tuned = options.fineTune && options.fineTune->epochs >= 1;
+    md << "Generated networks for the held-out pairs, with no training, against the held-out checkpoints and "
+          "against random initialization (PyTorch's default, as many networks as samples); share of pretrained = "
+          "generated mean / pretrained mean."
+       << (tuned ? " Improvement after 1 epoch = (generated - random) / random after one epoch of fine-tuning both "
+                   "(the paper's Figure 2)."
+                 : "")
+       << "\n\n";
+    md << "| architecture | dataset | pretrained | generated mean ± std | best | share of pretrained | random init |"
+       << (tuned ? " improvement after 1 epoch |" : "") << "\n|---|---|---:|---:|---:|---:|---:|"
+       << (tuned ? "---:|" : "") << "\n";
+    std::vector<double> shares, improvements;
+    for (const auto& r : result.pairs) {
+      if (!r.heldOut) continue;
+      shares.push_back(shareOfPretrained(r));
+      const double improvement = improvementOverScratch(r, 1);
+      if (std::isfinite(improvement)) improvements.push_back(improvement);
+      md << "| " << r.architecture << " | " << r.dataset << " | " << fixed(r.pretrainedMean) << " | "
+         << fixed(r.generatedMean) << " ± " << fixed(r.generatedStd) << " | " << fixed(r.generatedBest) << " | "
+         << fixed(shares.back(), 1) << "% | " << fixed(r.randomInit) << " |";
+      if (tuned) md << " " << fixed(improvement, 1) << (std::isfinite(improvement) ? "%" : "") << " |";
+      md << "\n";
+    }
+    md << "\nOver the " << shares.size() << " held-out pairs: generated networks reach " << fixed(stats::mean(shares), 1)
+       << "% of the pretrained accuracy on average (worst "
+       << fixed(*std::min_element(shares.begin(), shares.end()), 1) << "%)";
+    if (!improvements.empty())
+      md << "; after 1 epoch they are " << fixed(stats::mean(improvements), 1)
+         << "% ahead of random initialization on average";
+    md << ".\n\n";
+  }
   if (options.fineTune) {
     md << "## Fine-tuning\n\n";
-    md << "Mean top-1 test accuracy (%) of the generated networks and of as many random initializations, each "
-          "trained further with Adam (learning rate "
+    md << "Top-1 test accuracy (%), mean ± std, of the generated networks and of as many random initializations, "
+          "each trained further with Adam (learning rate "
        << options.fineTune->optimizer.learningRate << ", batch " << options.fineTune->batchSize << ") on "
        << (options.fineTune->trainSamples > 0 ? "a fixed subset of " + std::to_string(options.fineTune->trainSamples) +
                                                     " training images"
                                               : std::string("the training split"))
-       << " (the paper's Table 1 comparison). `fine_tuning.csv` has every epoch.\n\n";
+       << " (the paper's Table 1 comparison)" << (holdOut ? ", for the held-out pairs" : "")
+       << ". `fine_tuning.csv` has every epoch.\n\n";
+    std::vector<int64_t> epochs = options.reportEpochs;
+    if (epochs.empty())
+      for (int64_t e = 0; e <= options.fineTune->epochs; ++e) epochs.push_back(e);
     md << "| architecture | dataset |";
-    const std::vector<int64_t> epochs = result.pairs.empty() ? std::vector<int64_t>{} : result.pairs[0].fineTuneEpochs;
     for (int64_t e : epochs) md << " generated, epoch " << e << " | scratch, epoch " << e << " |";
     md << "\n|---|---|";
     for (size_t e = 0; e < epochs.size(); ++e) md << "---:|---:|";
     md << "\n";
     for (const auto& r : result.pairs) {
+      if (!fineTuned(r)) continue;
+      const auto gm = meanCurve(r.generatedTuning), gs = stdCurve(r.generatedTuning);
+      const auto sm = meanCurve(r.scratchTuning), ss = stdCurve(r.scratchTuning);
       md << "| " << r.architecture << " | " << r.dataset << " |";
-      for (size_t e = 0; e < r.fineTuneEpochs.size(); ++e)
-        md << " " << fixed(r.generatedCurve[e]) << " | " << fixed(r.scratchCurve[e]) << " |";
+      for (int64_t epoch : epochs) {
+        const auto& all = r.generatedTuning.epochs;
+        const auto it = std::find(all.begin(), all.end(), epoch);
+        if (it == all.end()) {
+          md << " n/a | n/a |";
+          continue;
+        }
+        const size_t e = size_t(it - all.begin());
+        md << " " << fixed(100.0 * gm[e]) << " ± " << fixed(100.0 * gs[e]) << " | " << fixed(100.0 * sm[e]) << " ± "
+           << fixed(100.0 * ss[e]) << " |";
+      }
       md << "\n";
     }
     md << "\n";

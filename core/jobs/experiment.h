@@ -6,15 +6,18 @@
 // unit key, tokenizer and prior runs by exact config), so a second run only regenerates
 // and evaluates:
 //   1. build the recipe's zoo (zoo/zoo_builder.h);
-//   2. train the tokenizer on it, then the prior on its tokens;
+//   2. train the tokenizer on it, then the prior on its tokens, both without the
+//      checkpoints the experiment holds out;
 //   3. for every (architecture, dataset) pair of the zoo, sample `samples` networks with
-//      Algorithm 1, decode and evaluate them, with the novelty measures;
+//      Algorithm 1, decode and evaluate them, with the novelty measures, and fine-tune
+//      them against random initializations;
 //   4. reconstruct every checkpoint through the tokenizer (the paper's Table 3);
 //   5. write report/NAME/: report.md, CSV files of every number, PNG plots when a renderer
 //      is given (the GUI build), their CSV either way.
 #pragma once
 
 #include "catalogue/catalogue.h"
+#include "evaluation/fine_tuning.h"
 #include "evaluation/plot_spec.h"
 #include "jobs/pipelines.h"
 #include "jobs/progress.h"
@@ -23,6 +26,17 @@
 #include <vector>
 
 namespace igpg {
+
+// Checkpoints the tokenizer and the prior never see. Generation still covers their pairs,
+// and a pair with held-out checkpoints is compared with those alone: the paper's tests of
+// generalization to unseen models (Table 1), datasets (section 4.3) and architectures
+// (section 4.4). Each entry must match a checkpoint of the zoo.
+struct HoldOut {
+  std::vector<std::string> architectures;  // SPECs or catalogue names, matched after resolution
+  std::vector<std::string> datasets;       // dataset NAMEs, matched in canonical form
+  std::vector<int64_t> seeds;              // zoo training seeds
+  bool empty() const { return architectures.empty() && datasets.empty() && seeds.empty(); }
+};
 
 struct ExperimentOptions {
   std::string name = "demo";       // names the report folder and the runs
@@ -33,7 +47,12 @@ struct ExperimentOptions {
   TokenizerTrainOptions tokenizer = defaultTokenizer();
   PriorTrainOptions prior = defaultPrior();
   SamplingOptions sampling = defaultSampling();
-  std::optional<FineTuneOptions> fineTune = defaultFineTune();  // none: no fine-tuning columns
+  HoldOut holdOut;
+  // Fine-tuning of the generated networks against as many random initializations; with a
+  // hold-out, of the held-out pairs only (generalization is the question there). Epoch 0
+  // alone still measures random initialization. None: no fine-tuning columns.
+  std::optional<FineTuneOptions> fineTune = defaultFineTune();
+  std::vector<int64_t> reportEpochs;  // fine-tuning epochs in report.md (empty: all); the CSV has all
   int64_t maxStack = 32;
   PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
 
@@ -51,7 +70,8 @@ struct ExperimentOptions {
 struct PairResult {
   std::string architecture, dataset, description, spec;  // spec: canonical JSON
   int64_t parameters = 0, tokens = 0, blocks = 0;
-  int64_t pretrainedCount = 0;
+  bool heldOut = false;                              // some of its checkpoints were held out
+  int64_t pretrainedCount = 0;                       // the held-out checkpoints when heldOut, else all
   double pretrainedMean = 0, pretrainedBest = 0;     // top-1, percent
   std::vector<double> generated;                     // top-1 per sample, percent
   double generatedMean = 0, generatedStd = 0, generatedBest = 0;
@@ -60,8 +80,10 @@ struct PairResult {
   double relativeDistance = 0;                       // novelty: nearest / typical checkpoint distance, mean
   double agreement = 0;                              // novelty: prediction agreement with the nearest, mean
   double sampleSeconds = 0;
-  std::vector<int64_t> fineTuneEpochs;               // 0, 1, ... (empty: not fine-tuned)
-  std::vector<double> generatedCurve, scratchCurve;  // mean top-1 at those epochs, percent
+  // Fine-tuning of the samples and of as many random initializations, top-1 fractions
+  // (no epochs: not fine-tuned).
+  FineTuneCurves generatedTuning, scratchTuning;
+  double randomInit = 0;                             // scratch mean at epoch 0, percent; NaN when not fine-tuned
 };
 
 struct ExperimentResult {
@@ -70,7 +92,7 @@ struct ExperimentResult {
   std::vector<ReconstructionRow> reconstruction;
   double pearsonR = 0, slope = 0, intercept = 0;  // generated mean vs pretrained mean over pairs
   double meanAbsGap = 0, maxAbsGap = 0;
-  int64_t models = 0;
+  int64_t models = 0, trainingModels = 0;
   int64_t tokenizerRun = 0, priorRun = 0;
   bool tokenizerReused = false, priorReused = false;
   int64_t zooAdded = 0, zooSkipped = 0;
@@ -80,6 +102,15 @@ struct ExperimentResult {
   std::vector<std::string> files;  // written into reportDir
   bool plotsRendered = false;
 };
+
+// The named experiments of `igpg experiment NAME` (demo first), each a recipe and the
+// options that make it one of the paper's evaluations.
+struct ExperimentPreset {
+  std::string name, summary;
+  ExperimentOptions options;
+};
+const std::vector<ExperimentPreset>& experimentPresets();
+const ExperimentPreset* findExperimentPreset(const std::string& name);
 
 ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& options, const JobControl& job);
 

@@ -14,7 +14,10 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <iomanip>
+#include <sstream>
 
 namespace {
 
@@ -40,9 +43,11 @@ class PipelineTest : public QObject {
   void catalogueArchitecturesResolveByName();
   void fineTuningCurvesStartFromTheWeights();
   void experimentReportHoldsTheComputedNumbers();
+  void heldOutPairsAreGeneratedButNeverTrainedOn();
   void cleanupTestCase();
 
  private:
+  igpg::ExperimentOptions miniExperiment(const std::string& name);
   std::unique_ptr<igpg_test::ScratchDir> dir_;
   std::unique_ptr<igpg::Catalogue> catalogue_;
 };
@@ -238,16 +243,16 @@ void PipelineTest::fineTuningCurvesStartFromTheWeights() {
 // A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer
 // and prior are tiny; the report's numbers must be the evaluation's, and a second run
 // must reuse both trainings.
-void PipelineTest::experimentReportHoldsTheComputedNumbers() {
+igpg::ExperimentOptions PipelineTest::miniExperiment(const std::string& name) {
   const std::string recipePath = dir_->file("two.json");
   igpg::writeFileAtomic(recipePath, R"({
       "name": "two",
       "training": {"optimizer": "adam", "learning_rate": 0.005, "batch_size": 64, "epochs": 8, "keep_epochs": [8]},
       "groups": [{"architectures": ["tinycnn"], "datasets": ["digits", "digits[rot90]"], "seeds": [0]}]})");
   igpg::ExperimentOptions o;
-  o.name = "mini";
+  o.name = name;
   o.recipe = recipePath;
-  o.reportDir = dir_->file("report");
+  o.reportDir = dir_->file(name);
   o.samples = 2;
   o.tokenizer.config.vq.chunkSize = 32;
   o.tokenizer.config.vq.tokensPerChunk = 16;
@@ -261,6 +266,12 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
   o.prior.gpt.contextLength = 128;
   o.prior.steps = 20;
   o.sampling.seed = 7;
+  o.fineTune.reset();
+  return o;
+}
+
+void PipelineTest::experimentReportHoldsTheComputedNumbers() {
+  const igpg::ExperimentOptions o = miniExperiment("mini");
   const auto r = igpg::runExperiment(*catalogue_, o, {});
   QCOMPARE(r.zooAdded, int64_t(0));  // built by zooBuildResumesAfterInterruption
   QCOMPARE(int(r.pairs.size()), 2);
@@ -300,6 +311,71 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
   QVERIFY(second.priorReused);
   QCOMPARE(second.tokenizerRun, r.tokenizerRun);
   QCOMPARE(second.pairs[0].generatedMean, r.pairs[0].generatedMean);  // same seeds, same numbers
+}
+
+// The generalization experiments: a held-out dataset never reaches the tokenizer or the
+// prior, is still generated for, and is compared with its own checkpoints and with random
+// initialization.
+void PipelineTest::heldOutPairsAreGeneratedButNeverTrainedOn() {
+  igpg::ExperimentOptions o = miniExperiment("held");
+  auto refused = [&](igpg::HoldOut holdOut) {
+    igpg::ExperimentOptions bad = o;
+    bad.holdOut = std::move(holdOut);
+    try {
+      igpg::runExperiment(*catalogue_, bad, {});
+    } catch (const igpg::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  QVERIFY(refused({{}, {"fashion-mnist"}, {}}).find("dataset fashion-mnist matches no checkpoint") != std::string::npos);
+  QVERIFY(refused({{}, {}, {3}}).find("seed 3 matches no checkpoint") != std::string::npos);
+  // "tinycnn" resolves against each pair's dataset and so matches both pairs.
+  QVERIFY(refused({{"tinycnn"}, {}, {}}).find("nothing to train on") != std::string::npos);
+
+  o.holdOut.datasets = {"digits[ ROT90 ]"};  // matched in canonical form
+  o.fineTune = igpg::FineTuneOptions{};
+  o.fineTune->epochs = 1;
+  o.fineTune->trainSamples = 256;
+  const auto r = igpg::runExperiment(*catalogue_, o, {});
+  QCOMPARE(r.models, int64_t(2));
+  QCOMPARE(r.trainingModels, int64_t(1));
+  igpg::ModelFilter digits;
+  digits.dataset = "digits";
+  digits.source = "zoo:two";
+  const int64_t seenId = catalogue_->listModels(digits).at(0).id;
+  for (int64_t run : {r.tokenizerRun, r.priorRun})
+    QCOMPARE(catalogue_->run(run)->config["models"].get<std::vector<int64_t>>(), std::vector<int64_t>{seenId});
+  for (const auto& row : r.reconstruction) QCOMPARE(row.inTokenizerZoo, row.modelId == seenId);
+
+  QCOMPARE(int(r.pairs.size()), 2);
+  const auto& seen = r.pairs[0].dataset == "digits" ? r.pairs[0] : r.pairs[1];
+  const auto& held = r.pairs[0].dataset == "digits" ? r.pairs[1] : r.pairs[0];
+  QCOMPARE(held.dataset, std::string("digits[rot90]"));
+  QVERIFY(held.heldOut && !seen.heldOut);
+  QVERIFY(seen.generatedTuning.epochs.empty() && std::isnan(seen.randomInit));  // fine-tuned: held-out pairs only
+  QCOMPARE(held.generatedTuning.epochs, (std::vector<int64_t>{0, 1}));
+  QCOMPARE(int(held.generatedTuning.top1.size()), 2);
+  // Epoch 0 of the generated curve is the zero-shot accuracy; of the scratch curve, the
+  // accuracy of PyTorch's default initialization from seeds 0 and 1.
+  QVERIFY(std::fabs(100.0 * igpg::meanCurve(held.generatedTuning)[0] - held.generatedMean) < 1e-9);
+  auto dataset = igpg::openDataset(*catalogue_, held.dataset);
+  const auto spec = igpg::resolveArchitecture(*catalogue_, held.spec, *dataset);
+  double random = 0;
+  for (const auto& w : igpg::scratchStarts(spec.program(), 2, 0))
+    random += 50.0 * igpg::evaluateWeights(spec, w, *dataset, torch::kCPU).top1;
+  QVERIFY2(std::fabs(random - held.randomInit) < 1e-9, (std::to_string(random) + " vs " + std::to_string(held.randomInit)).c_str());
+
+  const std::string md = igpg::readFileText(o.reportDir + "/report.md");
+  QVERIFY(md.find("## Held out") != std::string::npos);
+  QVERIFY(md.find("They trained on 1 of the 2 checkpoints") != std::string::npos);
+  std::ostringstream share;
+  share << std::fixed << std::setprecision(1) << 100.0 * held.generatedMean / held.pretrainedMean << "% |";
+  QVERIFY2(md.find(share.str()) != std::string::npos, md.c_str());
+  const std::string tuning = igpg::readFileText(o.reportDir + "/fine_tuning.csv");
+  QCOMPARE(int(std::count(tuning.begin(), tuning.end(), '\n')), 3);  // header, epochs 0 and 1 of the held-out pair
+  QVERIFY(igpg::fileExists(o.reportDir + "/fine_tuning_curves.csv"));
+  QVERIFY(igpg::readFileText(o.reportDir + "/pairs.csv").find("digits[rot90],1,") != std::string::npos);
 }
 
 IGPG_TEST_MAIN(PipelineTest)
