@@ -26,6 +26,7 @@ std::vector<ClassifierMetrics> evaluate(arch::ProgramModule& module, int64_t mod
   const auto counts = torch::TensorOptions().dtype(torch::kInt64).device(device);
   torch::Tensor top1 = torch::zeros({models}, counts), top5 = torch::zeros({models}, counts);
   torch::Tensor lossSum = torch::zeros({models}, counts.dtype(torch::kFloat64));
+  std::vector<torch::Tensor> predicted;  // (G, nb) per batch
   ProgressReporter progress(job, "evaluate", n);
   for (int64_t begin = 0; begin < n; begin += options.batchSize) {
     job.cancel.throwIfCancelled("evaluation");
@@ -44,14 +45,17 @@ std::vector<ClassifierMetrics> evaluate(arch::ProgramModule& module, int64_t mod
     const torch::Tensor hit = best.eq(target.unsqueeze(-1));
     top1 += hit.select(-1, 0).sum(1);
     top5 += hit.any(-1).sum(1);
+    if (options.keepPredictions) predicted.push_back(best.select(-1, 0).cpu());
     progress.update(begin + nb);
   }
   module.train(wasTraining);
   progress.finish();
   std::vector<ClassifierMetrics> out(static_cast<size_t>(models));
   const torch::Tensor t1 = top1.cpu(), t5 = top5.cpu(), l = lossSum.cpu();
+  const torch::Tensor all = predicted.empty() ? torch::Tensor() : torch::cat(predicted, 1);  // (G, N)
   for (int64_t g = 0; g < models; ++g) {
     auto& m = out[size_t(g)];
+    if (all.defined()) m.predictions = all[g].contiguous();
     m.samples = n;
     m.top1 = double(t1[g].item<int64_t>()) / double(n);
     m.top5 = double(t5[g].item<int64_t>()) / double(n);

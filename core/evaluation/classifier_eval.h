@@ -19,6 +19,7 @@ struct ClassifierMetrics {
   double top5 = 0;   // label among the 5 highest logits (all classes when there are <= 5)
   double loss = 0;   // mean cross-entropy, natural log
   int64_t samples = 0;
+  torch::Tensor predictions;  // (N) int64 on the CPU, the top-1 class of each sample; with keepPredictions
 };
 
 struct EvalOptions {
@@ -26,6 +27,9 @@ struct EvalOptions {
   // Where to evaluate; the model is moved there. Default: where its weights are, so an
   // epoch callback can evaluate a stack that is training on a GPU without moving it.
   std::optional<torch::Device> device;
+  // Also return every sample's predicted class (agreement between two networks needs them,
+  // and a second pass over the data would cost as much as the evaluation).
+  bool keepPredictions = false;
 };
 
 // images (N, C, H, W) float32, labels (N) int64. Progress phase "evaluate", one unit per

@@ -18,6 +18,7 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <utility>
 
 namespace igpg {
 
@@ -359,13 +360,20 @@ PriorJobResult runPriorTraining(Catalogue& catalogue, const PriorJobOptions& opt
 
 // --- generation ----------------------------------------------------------------------
 
-ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
-                                  torch::Device device, const JobControl& job) {
-  arch::Model model(spec.program());
-  model->loadStateDict(weights);
+std::vector<ClassifierMetrics> evaluateWeights(const arch::ArchSpec& spec, const std::vector<StateDict>& weights,
+                                               const Dataset& dataset, torch::Device device, bool keepPredictions,
+                                               const JobControl& job) {
+  if (weights.empty()) return {};
+  arch::ModelStack stack = arch::stackFromStateDicts(spec.program(), weights);
   EvalOptions options;
   options.device = device;
-  return evaluateClassifier(model, dataset.test().images, dataset.test().labels, options, job);
+  options.keepPredictions = keepPredictions;
+  return evaluateClassifiers(stack, dataset.test().images, dataset.test().labels, options, job);
+}
+
+ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
+                                  torch::Device device, const JobControl& job) {
+  return evaluateWeights(spec, std::vector<StateDict>{weights}, dataset, device, false, job).front();
 }
 
 StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
@@ -401,22 +409,6 @@ StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weight
 }
 
 namespace {
-
-torch::Tensor predictions(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
-                          torch::Device device) {
-  torch::NoGradGuard noGrad;
-  arch::Model model(spec.program());
-  model->loadStateDict(weights);
-  model->to(device);
-  model->eval();
-  std::vector<torch::Tensor> out;
-  const auto& images = dataset.test().images;
-  for (int64_t i = 0; i < images.size(0); i += 1000)
-    out.push_back(model->forward(images.narrow(0, i, std::min<int64_t>(1000, images.size(0) - i)).to(device))
-                      .argmax(-1)
-                      .to(torch::kCPU));
-  return torch::cat(out);
-}
 
 double median(std::vector<double> v) {
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
@@ -531,15 +523,29 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
   const double typical = median(pairDistances.size() >= 1 ? pairDistances : archDistances);
 
   t0 = std::chrono::steady_clock::now();
-  ProgressReporter progress(job, "evaluate samples", options.samples);
-  if (!options.outDir.empty()) ensureDirectory(options.outDir);
+  // Calibrate every sample, then evaluate them together, one pass over the test split
+  // that also yields the predictions the agreement with the nearest checkpoint compares.
+  ProgressReporter progress(job, "calibrate samples", options.samples);
+  std::vector<StateDict> calibrated;
   for (int64_t s = 0; s < options.samples; ++s) {
     job.cancel.throwIfCancelled("generate");
+    calibrated.push_back(options.calibrateBatchNorm ? calibrateBatchNorm(spec, decoded[size_t(s)], *dataset, options.device)
+                                                    : std::move(decoded[size_t(s)]));
+    progress.update(s + 1);
+  }
+  progress.finish();
+  const bool agreement = !references.empty();
+  std::vector<ClassifierMetrics> metrics;
+  if (options.evaluate || agreement) metrics = evaluateWeights(spec, calibrated, *dataset, options.device, agreement, job);
+  std::map<int64_t, torch::Tensor> nearestPredictions;  // samples often share their nearest checkpoint
+  if (!options.outDir.empty()) ensureDirectory(options.outDir);
+  for (int64_t s = 0; s < options.samples; ++s) {
     GeneratedSample sample;
-    sample.weights = options.calibrateBatchNorm ? calibrateBatchNorm(spec, decoded[size_t(s)], *dataset, options.device)
-                                                : std::move(decoded[size_t(s)]);
-    if (options.evaluate) sample.metrics = evaluateWeights(spec, sample.weights, *dataset, options.device);
-    if (!references.empty()) {
+    sample.weights = std::move(calibrated[size_t(s)]);
+    torch::Tensor mine;
+    if (!metrics.empty()) mine = std::exchange(metrics[size_t(s)].predictions, torch::Tensor());
+    if (options.evaluate) sample.metrics = metrics[size_t(s)];
+    if (agreement) {
       auto v = flattenWeights(sample.weights, layout);
       Novelty n;
       n.nearestDistance = std::numeric_limits<double>::infinity();
@@ -556,8 +562,11 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
       n.relativeDistance = std::isfinite(typical) && typical > 0 ? n.nearestDistance / typical
                                                                  : std::numeric_limits<double>::quiet_NaN();
       if (nearest && nearest->dataset == dataset->name()) {
-        auto mine = predictions(spec, sample.weights, *dataset, options.device);
-        auto theirs = predictions(spec, catalogue.loadWeights(*nearest), *dataset, options.device);
+        torch::Tensor& theirs = nearestPredictions[nearest->id];
+        if (!theirs.defined())
+          theirs = evaluateWeights(spec, std::vector<StateDict>{catalogue.loadWeights(*nearest)}, *dataset, options.device, true)
+                       .front()
+                       .predictions;
         n.agreement = (mine == theirs).to(torch::kFloat64).mean().item<double>();
       } else {
         n.agreement = std::numeric_limits<double>::quiet_NaN();
@@ -575,7 +584,6 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
       saveSafetensors(sample.exportedPath, out);
     }
     result.samples.push_back(std::move(sample));
-    progress.update(s + 1);
   }
   result.evaluateSeconds = secondsSince(t0);
 
@@ -626,7 +634,6 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
     }
     tx.commit();
   }
-  progress.finish();
   return result;
 }
 
@@ -675,8 +682,9 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
     auto a = n.normalize(flattenWeights(ex.weights, ex.layout), ex.layout);
     auto b = n.normalize(flattenWeights(rebuilt, ex.layout), ex.layout);
     row.relativeRmse = (a - b).pow(2).mean().sqrt().item<double>();
-    row.originalTop1 = evaluateWeights(ex.model.spec, ex.weights, *ex.model.dataset, device).top1;
-    row.reconstructedTop1 = evaluateWeights(ex.model.spec, rebuilt, *ex.model.dataset, device).top1;
+    const auto both = evaluateWeights(ex.model.spec, {ex.weights, rebuilt}, *ex.model.dataset, device);
+    row.originalTop1 = both[0].top1;
+    row.reconstructedTop1 = both[1].top1;
     rows.push_back(row);
     progress.update(int64_t(rows.size()));
   }

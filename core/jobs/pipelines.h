@@ -195,6 +195,10 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
 StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
                              torch::Device device, int64_t batches = 20);
 
+// Test-split metrics of networks of one architecture, all of them in one pass as a stack.
+std::vector<ClassifierMetrics> evaluateWeights(const arch::ArchSpec& spec, const std::vector<StateDict>& weights,
+                                               const Dataset& dataset, torch::Device device,
+                                               bool keepPredictions = false, const JobControl& job = {});
 ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
                                   torch::Device device, const JobControl& job = {});
 

@@ -68,6 +68,7 @@ class TrainingEvalTest : public QObject {
   void handMadeLinearClassifier();
   void batchSizeDoesNotMatter();
   void stackEqualsEachModel();
+  void predictionsAreEachModelsTopClass();
   void evaluatesInEvalMode();
   void badDataIsRejected();
 };
@@ -109,6 +110,20 @@ void TrainingEvalTest::stackEqualsEachModel() {
   const auto alone = igpg::evaluateClassifier(second, images(), labels());
   QCOMPARE(alone.top5, both[1].top5);
   QVERIFY(std::fabs(alone.loss - both[1].loss) < 1e-6);
+}
+
+void TrainingEvalTest::predictionsAreEachModelsTopClass() {
+  const auto program = igpg::arch::resolveSpec(R"({"family":"mlp","hidden":[]})", kShape).program();
+  auto stack = igpg::arch::stackFromStateDicts(program, {linearWeights(1), linearWeights(-1)});
+  igpg::EvalOptions options;
+  options.batchSize = 2;  // predictions of batches 2, 2, 1 joined in order
+  QVERIFY(!igpg::evaluateClassifiers(stack, images(), labels(), options)[0].predictions.defined());
+  options.keepPredictions = true;
+  const auto both = igpg::evaluateClassifiers(stack, images(), labels(), options);
+  // The top classes of the rankings above: 4 for (2, 0.5) and 3 for (-1, -3); negated, 2 and 4.
+  QCOMPARE(both[0].predictions.dtype(), torch::kInt64);
+  QVERIFY(torch::equal(both[0].predictions, torch::tensor({4, 4, 4, 3, 3}, torch::kInt64)));
+  QVERIFY(torch::equal(both[1].predictions, torch::tensor({2, 2, 2, 4, 4}, torch::kInt64)));
 }
 
 void TrainingEvalTest::evaluatesInEvalMode() {
