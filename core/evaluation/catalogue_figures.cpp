@@ -165,6 +165,15 @@ std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::
   return rows;
 }
 
+std::string fineTuningGroup(const RunRecord& run) {
+  if (!run.config.is_object() || !run.config.contains("architecture") || !run.config["architecture"].is_string())
+    return {};
+  std::string group = run.config["architecture"].get<std::string>() + " / " + run.config.value("dataset", std::string("?"));
+  if (run.config.contains("prior_run") && run.config["prior_run"].is_number_integer())
+    group += ", prior run " + std::to_string(run.config["prior_run"].get<int64_t>());
+  return group;
+}
+
 PlotSpec fineTuningFigure(const std::string& title, const std::string& yLabel, const std::vector<FineTuningRow>& rows) {
   // method -> seed -> epoch -> value, in the order methods first appear.
   std::vector<std::string> order;

@@ -52,6 +52,10 @@ std::vector<FineTuningRow> fineTuningRowsFromCsv(const std::string& text, const 
 // when its config lacks the method.
 std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::vector<MetricPoint>& metrics,
                                                const std::string& metric);
+// Which comparison a fine-tuning run belongs to, so that runs of different pairs and
+// priors are plotted apart: "<architecture> / <dataset>, prior run N" from its config;
+// empty when the config names no architecture.
+std::string fineTuningGroup(const RunRecord& run);
 // fineTuningCurves over the rows: mean and standard deviation across seeds per method and
 // epoch. Error(Mismatch) naming the method and seed when a run lacks an epoch others have.
 PlotSpec fineTuningFigure(const std::string& title, const std::string& yLabel, const std::vector<FineTuningRow>& rows);

@@ -410,6 +410,34 @@ StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weight
 
 namespace {
 
+// Every fine-tuned start as a finished "finetune" run: config {method, seed} and the pair
+// (fineTuningGroup), metric "top1" per epoch, the form the studio's Analyze page plots.
+void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const FineTuneOptions& options) {
+  const std::pair<const char*, const FineTuneCurves*> methods[] = {{"generated", &*result.generatedCurves},
+                                                                   {"scratch", &*result.scratchCurves}};
+  for (const auto& [method, curves] : methods)
+    for (size_t start = 0; start < curves->top1.size(); ++start) {
+      RunRecord run;
+      run.kind = "finetune";
+      run.name = result.architecture + " on " + result.dataset + ": " + method + " " + std::to_string(start);
+      run.parentRunId = result.priorRun;
+      run.config = {{"method", method},
+                    {"seed", start},
+                    {"architecture", result.architecture},
+                    {"dataset", result.dataset},
+                    {"prior_run", result.priorRun},
+                    {"epochs", options.epochs},
+                    {"learning_rate", options.optimizer.learningRate},
+                    {"batch_size", options.batchSize},
+                    {"train_samples", options.trainSamples}};
+      const int64_t id = catalogue.createRun(run);
+      std::vector<MetricPoint> points;
+      for (size_t e = 0; e < curves->epochs.size(); ++e) points.push_back({curves->epochs[e], "top1", curves->top1[start][e]});
+      catalogue.addMetrics(id, points);
+      catalogue.finishRun(id, "finished", {{"top1", curves->top1[start].back()}});
+    }
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
   std::sort(v.begin(), v.end());
@@ -632,6 +660,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
       sample.sampleId = catalogue.addSample(rec, sample.weights);
       if (options.addToZoo) sample.modelId = addSampleToZoo(catalogue, sample.sampleId);
     }
+    if (result.generatedCurves) recordFineTuning(catalogue, result, *options.fineTune);
     tx.commit();
   }
   return result;

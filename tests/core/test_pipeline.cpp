@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "evaluation/catalogue_figures.h"
 #include "jobs/experiment.h"
 #include "jobs/pipelines.h"
 #include "jobs/workspace.h"
@@ -42,6 +43,7 @@ class PipelineTest : public QObject {
   void badRequestsAreRefused();
   void catalogueArchitecturesResolveByName();
   void fineTuningCurvesStartFromTheWeights();
+  void savedGenerationRecordsItsFineTuning();
   void experimentReportHoldsTheComputedNumbers();
   void heldOutPairsAreGeneratedButNeverTrainedOn();
   void cleanupTestCase();
@@ -238,6 +240,36 @@ void PipelineTest::fineTuningCurvesStartFromTheWeights() {
   QVERIFY2(curves.top1[1][2] > curves.top1[1][0] + 0.3, std::to_string(curves.top1[1][2]).c_str());
   const auto mean = igpg::meanCurve(curves);
   QVERIFY(std::fabs(mean[2] - (curves.top1[0][2] + curves.top1[1][2]) / 2) < 1e-12);
+}
+
+// What the studio's Analyze page plots: each fine-tuned start of a saved generation is a
+// "finetune" run holding its curve, grouped by pair and prior.
+void PipelineTest::savedGenerationRecordsItsFineTuning() {
+  const size_t before = catalogue_->listRuns("finetune").size();
+  igpg::GenerateOptions g;
+  g.architecture = "tinycnn";
+  g.dataset = "digits";
+  g.samples = 1;
+  g.novelty = false;
+  g.save = true;
+  g.fineTune = igpg::FineTuneOptions{};
+  g.fineTune->epochs = 1;
+  g.fineTune->trainSamples = 128;
+  const auto r = igpg::runGeneration(*catalogue_, g, {});
+  const auto runs = catalogue_->listRuns("finetune");
+  QCOMPARE(runs.size(), before + 2);
+  for (size_t i = before; i < runs.size(); ++i) {
+    const auto& run = runs[i];
+    const bool generated = run.config["method"] == "generated";
+    QVERIFY(generated || run.config["method"] == "scratch");
+    QCOMPARE(run.status, std::string("finished"));
+    QCOMPARE(run.parentRunId, r.priorRun);
+    QCOMPARE(igpg::fineTuningGroup(run), "tinycnn / digits, prior run " + std::to_string(r.priorRun));
+    const auto& curve = (generated ? r.generatedCurves : r.scratchCurves)->top1[0];
+    const auto points = catalogue_->metrics(run.id, "top1");
+    QCOMPARE(int(points.size()), 2);
+    for (const auto& p : points) QCOMPARE(p.value, curve[size_t(p.step)]);
+  }
 }
 
 // A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer

@@ -108,6 +108,15 @@ void AnalyzePageTest::initTestCase() {
   const int64_t tokId = c->createRun(tokenizer);
   c->finishRun(tokId, "finished", {{"codebook", {{"usage", {5, 0, 3, 2}}, {"perplexity", 2.8}, {"dead_codes", 1}}}});
 
+  // Runs recorded by generation name their pair and prior and are plotted on their own.
+  for (const char* method : {"generated", "scratch"}) {
+    igpg::RunRecord ft;
+    ft.kind = "finetune";
+    ft.config = {{"method", method}, {"seed", 0}, {"architecture", "tinycnn"}, {"dataset", "digits"}, {"prior_run", 7}};
+    const int64_t id = c->createRun(ft);
+    c->addMetrics(id, {{0, "top1", std::string(method) == "generated" ? 0.9 : 0.1}, {1, "top1", 0.95}});
+    c->finishRun(id, "finished");
+  }
   for (const char* method : {"generated", "scratch"})
     for (int seed = 0; seed < 2; ++seed) {
       igpg::RunRecord ft;
@@ -205,6 +214,17 @@ void AnalyzePageTest::fineTuningFromRunsAndFromCsv() {
   QVERIFY(std::fabs(fromRuns.series[0].y[0] - 0.82) < 1e-12);  // mean of seeds 0 and 1
   QVERIFY(std::fabs(fromRuns.series[1].y[2] - 0.34) < 1e-12);
   QCOMPARE(fromRuns.yLabel, std::string("test_top1"));
+  auto* source = page_->findChild<QComboBox*>("fineTuningSource");
+  QCOMPARE(source->count(), 2);
+  QCOMPARE(source->itemText(1), QString("tinycnn / digits, prior run 7 (2 runs)"));
+  source->setCurrentIndex(1);
+  const igpg::PlotSpec& grouped = page_->fineTuningView()->spec();
+  QCOMPARE(grouped.yLabel, std::string("top1"));  // the metric those runs logged
+  QCOMPARE(grouped.series.size(), size_t(2));
+  QVERIFY(grouped.series[0].x == (std::vector<double>{0, 1}));
+  QCOMPARE(grouped.series[0].y[0], 0.9);
+  QCOMPARE(grouped.series[1].y[0], 0.1);
+  source->setCurrentIndex(0);
 
   igpg_test::ScratchDir dir("analyze_csv");
   igpg_test::writeBytes(dir.file("ft.csv"), "method,seed,epoch,value\nigpg,0,1,0.5\nigpg,1,1,0.7\nrandom,0,1,0.1\n");

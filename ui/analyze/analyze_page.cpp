@@ -161,7 +161,7 @@ AnalyzePage::AnalyzePage(StudioContext& context, QWidget* parent) : QWidget(pare
   codebook_->setSpec(placeholder(tr("Codebook usage"), tr("no tokenizer run with codebook statistics yet")));
   distribution_->setSpec(placeholder(tr("Parameter distribution"), tr("no generated samples yet")));
   scatter_->setSpec(placeholder(tr("Generated vs pretrained accuracy"), {}));
-  fineTuning_->setSpec(placeholder(tr("Fine-tuning"), tr("no fine-tuning runs; open a CSV")));
+  fineTuning_->setSpec(placeholder(tr("Fine-tuning"), tr("no fine-tuning runs; generate with fine-tuning, or open a CSV")));
 }
 
 AnalyzePage::~AnalyzePage() {
@@ -240,25 +240,22 @@ void AnalyzePage::showOverview(const std::shared_ptr<Overview>& o) {
     pair_->setCurrentIndex(std::max(0, pair_->findText(current)));
   }
   {
-    std::set<std::string> names;
-    for (const auto& [run, metrics] : o->fineTuningRuns)
-      for (const auto& m : metrics) names.insert(m.name);
-    const QString currentMetric = fineTuningMetric_->currentText();
-    const QSignalBlocker blockMetric(fineTuningMetric_);
-    fineTuningMetric_->clear();
-    for (const auto& n : names) fineTuningMetric_->addItem(QString::fromStdString(n));
-    int keep = fineTuningMetric_->findText(currentMetric);
-    if (keep < 0)
-      for (int i = 0; i < fineTuningMetric_->count() && keep < 0; ++i)
-        if (fineTuningMetric_->itemText(i).contains(QLatin1String("acc"))) keep = i;
-    fineTuningMetric_->setCurrentIndex(std::max(0, keep));
-
     const QString currentSource = fineTuningSource_->currentText();
     const QSignalBlocker blockSource(fineTuningSource_);
     fineTuningSource_->clear();
-    if (!o->fineTuningRuns.empty())
-      fineTuningSource_->addItem(tr("catalogue (%1)").arg(countText(int64_t(o->fineTuningRuns.size()), tr("run"), tr("runs"))),
-                                 QStringLiteral("runs"));
+    // One entry per comparison (pair and prior), newest first; runs that name none together.
+    std::vector<std::pair<std::string, int64_t>> groups;
+    for (auto it = o->fineTuningRuns.rbegin(); it != o->fineTuningRuns.rend(); ++it) {
+      const std::string group = fineTuningGroup(it->first);
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& x) { return x.first == group; });
+      if (g == groups.end()) groups.emplace_back(group, 1);
+      else ++g->second;
+    }
+    for (const auto& [group, count] : groups)
+      fineTuningSource_->addItem(tr("%1 (%2)")
+                                     .arg(group.empty() ? tr("catalogue runs") : QString::fromStdString(group),
+                                          countText(count, tr("run"), tr("runs"))),
+                                 QStringLiteral("runs:") + QString::fromStdString(group));
     if (!csvRows_.empty()) fineTuningSource_->addItem(csvName_, QStringLiteral("csv"));
     fineTuningSource_->setCurrentIndex(std::max(0, fineTuningSource_->findText(currentSource)));
   }
@@ -374,25 +371,45 @@ void AnalyzePage::showDistribution() {
 void AnalyzePage::showFineTuning() {
   const QString title = tr("Fine-tuning");
   const QString source = fineTuningSource_->currentData().toString();
-  fineTuningMetric_->setEnabled(source == QLatin1String("runs"));
+  const bool fromRuns = source.startsWith(QLatin1String("runs:"));
+  fineTuningMetric_->setEnabled(fromRuns);
   if (source == QLatin1String("csv")) {
     showFigure(fineTuning_, title, [&] {
       return fineTuningFigure(("Fine-tuning: " + csvName_).toStdString(), "value", csvRows_);
     });
     return;
   }
-  if (source != QLatin1String("runs") || !overview_) {
-    fineTuning_->setSpec(placeholder(title, tr("no fine-tuning runs; open a CSV")));
+  if (!fromRuns || !overview_) {
+    fineTuning_->setSpec(placeholder(title, tr("no fine-tuning runs; generate with fine-tuning, or open a CSV")));
     return;
+  }
+  const std::string group = source.mid(5).toStdString();
+  {
+    // The metrics the selected runs logged; the current one stays if they have it.
+    std::set<std::string> names;
+    for (const auto& [run, metrics] : overview_->fineTuningRuns)
+      if (fineTuningGroup(run) == group)
+        for (const auto& m : metrics) names.insert(m.name);
+    const QString current = fineTuningMetric_->currentText();
+    const QSignalBlocker block(fineTuningMetric_);
+    fineTuningMetric_->clear();
+    for (const auto& n : names) fineTuningMetric_->addItem(QString::fromStdString(n));
+    int keep = fineTuningMetric_->findText(current);
+    for (int i = 0; i < fineTuningMetric_->count() && keep < 0; ++i)
+      if (fineTuningMetric_->itemText(i).contains(QLatin1String("acc")) ||
+          fineTuningMetric_->itemText(i).contains(QLatin1String("top1")))
+        keep = i;
+    fineTuningMetric_->setCurrentIndex(std::max(0, keep));
   }
   const std::string metric = fineTuningMetric_->currentText().toStdString();
   showFigure(fineTuning_, title, [&] {
     std::vector<FineTuningRow> rows;
     for (const auto& [run, metrics] : overview_->fineTuningRuns) {
+      if (fineTuningGroup(run) != group) continue;
       const auto more = fineTuningRowsOfRun(run, metrics, metric);
       rows.insert(rows.end(), more.begin(), more.end());
     }
-    return fineTuningFigure("Fine-tuning: generated vs other initializations", metric, rows);
+    return fineTuningFigure("Fine-tuning" + (group.empty() ? std::string() : ": " + group), metric, rows);
   });
 }
 

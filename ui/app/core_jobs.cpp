@@ -33,6 +33,11 @@ void installCoreJobs(MainWindow& window) {
     options.samples = request.samples;
     options.sampling = request.sampling;
     options.device = request.device;
+    if (request.fineTuneEpochs > 0) {
+      options.fineTune = FineTuneOptions{};
+      options.fineTune->epochs = request.fineTuneEpochs;
+      options.fineTune->device = request.device;
+    }
     options.save = true;
     runGeneration(*catalogue, options, job);
   });

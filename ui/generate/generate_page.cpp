@@ -107,6 +107,9 @@ GeneratePage::GeneratePage(StudioContext& context, QWidget* parent) : QWidget(pa
   form_->addInt("topK", tr("Top-k:"), &sampling_.topK, 0, 1 << 20, tr("Keep the k most likely tokens; 0 keeps all"));
   form_->addNumber("topP", tr("Top-p:"), &sampling_.topP, 0.001, 1, tr("Nucleus sampling; 1 keeps all"));
   form_->addSeed("seed", tr("Seed:"), &sampling_.seed, tr("Seed of the first sample; sample i uses seed + i"));
+  form_->addInt("fineTuneEpochs", tr("Fine-tune epochs:"), &fineTuneEpochs_, 0, 1000,
+                tr("Train the samples and as many random initializations this many epochs on the dataset and "
+                   "record both curves (the Analyze page plots them); 0 skips it"));
   samplingLayout->addWidget(form_);
   leftLayout->addWidget(samplingBox);
 
@@ -199,6 +202,7 @@ GenerateRequest GeneratePage::request() const {
   r.priorRunId = priorRun_->currentData().toLongLong();
   r.samples = samples_;
   r.sampling = sampling_;
+  r.fineTuneEpochs = fineTuneEpochs_;
   r.device = context_.device();
   return r;
 }

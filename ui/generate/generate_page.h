@@ -36,6 +36,7 @@ struct GenerateRequest {
   int64_t priorRunId = 0;
   int64_t samples = 4;
   SamplingOptions sampling;
+  int64_t fineTuneEpochs = 0;  // > 0: fine-tune the samples against scratch (the Analyze page plots it)
   torch::Device device = torch::kCPU;
 };
 
@@ -85,6 +86,7 @@ class GeneratePage : public QWidget {
   JobRunner* jobs_ = nullptr;
   SamplingOptions sampling_;
   int64_t samples_ = GenerateRequest{}.samples;
+  int64_t fineTuneEpochs_ = GenerateRequest{}.fineTuneEpochs;
 
   QComboBox* architecture_ = nullptr;
   QLabel* description_ = nullptr;
