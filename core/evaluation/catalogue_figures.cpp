@@ -4,6 +4,8 @@
 #include "evaluation/statistics.h"
 #include "tokenizer/codebook_stats.h"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <map>
 #include <set>
@@ -163,6 +165,28 @@ std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::
   for (const auto& m : metrics)
     if (m.name == metric) rows.push_back({method, seed, double(m.step), m.value});
   return rows;
+}
+
+PlotSpec layerDistribution(const std::string& title, const std::string& layer, const std::vector<StateDict>& pretrained,
+                           const std::vector<StateDict>& generated) {
+  auto pooled = [&](const std::vector<StateDict>& dicts, const char* side, const char* one, const char* many) {
+    ValueSet set;
+    size_t count = 0;
+    for (const auto& d : dicts) {
+      const torch::Tensor* t = d.find(layer);
+      if (!t) continue;
+      const torch::Tensor v = t->detach().to(torch::kCPU, torch::kFloat).contiguous().reshape({-1});
+      set.values.insert(set.values.end(), v.data_ptr<float>(), v.data_ptr<float>() + v.numel());
+      ++count;
+    }
+    set.name = std::string(side) + " (" + std::to_string(count) + " " + (count == 1 ? one : many) + ")";
+    return std::make_pair(set, count);
+  };
+  std::vector<ValueSet> sets;
+  for (auto [set, count] : {pooled(pretrained, "pretrained", "model", "models"),
+                            pooled(generated, "generated", "sample", "samples")})
+    if (count > 0) sets.push_back(std::move(set));
+  return histogram(title, "weight value", sets);
 }
 
 std::string fineTuningGroup(const RunRecord& run) {

@@ -6,6 +6,7 @@
 
 #include "catalogue/records.h"
 #include "evaluation/plot_spec.h"
+#include "formats/state_dict.h"
 
 #include <cstdint>
 #include <string>
@@ -35,6 +36,13 @@ PlotSpec pairedAccuracyScatter(const std::vector<AccuracyPair>& pairs);
 // NaN accuracies are left out; Error(Config) when neither side has an accuracy.
 PlotSpec accuracyHistogram(const std::string& title, const std::vector<ModelRecord>& models,
                            const std::vector<SampleRecord>& samples);
+
+// One layer's values pooled over pretrained checkpoints and over generated networks of a
+// pair, as two overlaid histograms: the parameter distribution of the Analyze page and of
+// the experiment reports. Networks without the layer are left out, and so is a side that
+// has none.
+PlotSpec layerDistribution(const std::string& title, const std::string& layer, const std::vector<StateDict>& pretrained,
+                           const std::vector<StateDict>& generated);
 
 // One measurement of a repeated fine-tuning experiment: `method` (e.g. "generated",
 // "scratch"), the run's seed, the epoch and the value (e.g. test accuracy).

@@ -5,6 +5,7 @@
 #include "common/runtime.h"
 #include "common/stopwatch.h"
 #include "data/task.h"
+#include "evaluation/catalogue_figures.h"
 #include "evaluation/csv.h"
 #include "evaluation/statistics.h"
 #include "jobs/workspace.h"
@@ -280,7 +281,19 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
       row.randomInit = 100.0 * meanCurve(row.scratchTuning).front();
     }
     std::vector<double> pretrained, distances, agreements;
-    for (const auto& m : row.heldOut ? pair.heldOut : pair.models) pretrained.push_back(100.0 * m.top1);
+    const std::vector<ModelRecord>& reference = row.heldOut ? pair.heldOut : pair.models;
+    for (const auto& m : reference) pretrained.push_back(100.0 * m.top1);
+    {
+      std::vector<StateDict> pretrainedWeights, generatedWeights;
+      for (size_t m = 0; m < reference.size() && m < 8; ++m) pretrainedWeights.push_back(catalogue.loadWeights(reference[m]));
+      for (const auto& s : gen.samples) generatedWeights.push_back(s.weights);
+      // Weight matrices and kernels; a BatchNorm scale has too few values for a histogram.
+      for (const auto& e : generatedWeights.front().entries())
+        if (e.tensor.dim() >= 2 && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".weight") == 0)
+          row.distributions.emplace_back(
+              e.name, layerDistribution(e.name + " \u2014 " + row.architecture + " / " + row.dataset, e.name,
+                                        pretrainedWeights, generatedWeights));
+    }
     row.pretrainedCount = int64_t(pretrained.size());
     row.pretrainedMean = stats::mean(pretrained);
     row.pretrainedBest = *std::max_element(pretrained.begin(), pretrained.end());
@@ -468,13 +481,20 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
     std::vector<double> counts(stats.usage.begin(), stats.usage.end());
     figures.emplace_back("codebook_usage", codebookUsage("Codebook usage over the zoo", counts));
   }
-  for (auto& [name, spec] : figures) {
+  auto writeFigure = [&](const std::string& name, const PlotSpec& spec) {
     write(name + ".csv", plotSpecToCsv(spec));
     if (options.renderer) {
       options.renderer(spec, result.reportDir + "/" + name + ".png", 1000, 700);
       result.files.push_back(name + ".png");
     }
-  }
+  };
+  for (const auto& [name, spec] : figures) writeFigure(name, spec);
+  // Named by pair number, as dataset names hold brackets and commas.
+  auto distributionFile = [](size_t pair, const std::string& tensor) {
+    return "distribution_" + std::to_string(pair + 1) + "_" + tensor;
+  };
+  for (size_t p = 0; p < result.pairs.size(); ++p)
+    for (const auto& [tensor, spec] : result.pairs[p].distributions) writeFigure(distributionFile(p, tensor), spec);
   result.plotsRendered = bool(options.renderer);
 
   // The report a person reads.
@@ -598,6 +618,15 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   for (const auto& [name, spec] : figures) {
     if (result.plotsRendered) md << "![" << spec.title << "](" << name << ".png)\n\n";
     else md << "- " << spec.title << ": `" << name << ".csv`\n";
+  }
+  md << "\n## Parameter distributions\n\nEach weight matrix's or kernel's values over the generated networks against the "
+        "compared checkpoints (at most 8), per pair:\n\n";
+  for (size_t p = 0; p < result.pairs.size(); ++p) {
+    const auto& r = result.pairs[p];
+    md << "- " << r.architecture << " / " << r.dataset << ":";
+    for (const auto& [tensor, spec] : r.distributions)
+      md << " [" << tensor << "](" << distributionFile(p, tensor) << (result.plotsRendered ? ".png" : ".csv") << ")";
+    md << "\n";
   }
   if (!result.plotsRendered)
     md << "\nPlots were skipped: this igpg was built without the GUI (IGPG_BUILD_GUI=OFF); every plotted number is "

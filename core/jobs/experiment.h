@@ -84,6 +84,9 @@ struct PairResult {
   // (no epochs: not fine-tuned).
   FineTuneCurves generatedTuning, scratchTuning;
   double randomInit = 0;                             // scratch mean at epoch 0, percent; NaN when not fine-tuned
+  // Each weight matrix or kernel, generated samples vs (at most 8) compared checkpoints:
+  // (tensor name, histogram figure).
+  std::vector<std::pair<std::string, PlotSpec>> distributions;
 };
 
 struct ExperimentResult {

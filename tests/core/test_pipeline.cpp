@@ -334,6 +334,19 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
     const double mean = 50.0 * (again.samples[0].metrics->top1 + again.samples[1].metrics->top1);
     QVERIFY2(std::fabs(mean - pair.generatedMean) < 1e-9, (std::to_string(mean) + " vs " + std::to_string(pair.generatedMean)).c_str());
     QVERIFY2(csv.find(pair.dataset) != std::string::npos, csv.c_str());
+
+    // The distributions are those of these samples against the pair's checkpoint, one per
+    // weight tensor of the Tiny CNN, each written as the CSV of its figure.
+    QCOMPARE(int(pair.distributions.size()), 5);
+    const auto& [tensor, spec] = pair.distributions.front();
+    QCOMPARE(tensor, std::string("conv1.weight"));
+    const auto expected = igpg::layerDistribution(spec.title, tensor, {catalogue_->loadWeights(models[0])},
+                                                  {again.samples[0].weights, again.samples[1].weights});
+    QCOMPARE(spec.series.size(), size_t(2));
+    for (size_t i = 0; i < 2; ++i) QVERIFY(spec.series[i].y == expected.series[i].y);
+    const size_t index = size_t(&pair - r.pairs.data()) + 1;
+    QCOMPARE(igpg::readFileText(o.reportDir + "/distribution_" + std::to_string(index) + "_conv1.weight.csv"),
+             igpg::plotSpecToCsv(spec));
   }
   const std::string md = igpg::readFileText(o.reportDir + "/report.md");
   QVERIFY(md.find("Pearson r") != std::string::npos);

@@ -346,26 +346,11 @@ void AnalyzePage::showDistribution() {
     return;
   }
   const std::string layer = layer_->currentText().toStdString();
-  auto pooled = [&layer](const std::vector<StateDict>& dicts, size_t& count) {
-    std::vector<float> values;
-    count = 0;
-    for (const auto& d : dicts) {
-      if (!d.contains(layer)) continue;
-      const auto v = tensorValues(d.at(layer));
-      values.insert(values.end(), v.begin(), v.end());
-      ++count;
-    }
-    return values;
-  };
-  size_t nPretrained = 0, nGenerated = 0;
-  std::vector<ValueSet> sets;
-  auto pretrained = pooled(weights_->pretrained, nPretrained);
-  auto generated = pooled(weights_->generated, nGenerated);
-  if (nPretrained) sets.push_back({tr("pretrained (%1)").arg(countText(int64_t(nPretrained), tr("model"), tr("models"))).toStdString(), pretrained});
-  if (nGenerated) sets.push_back({tr("generated (%1)").arg(countText(int64_t(nGenerated), tr("sample"), tr("samples"))).toStdString(), generated});
   const QString figureTitle = QStringLiteral("%1 \u2014 %2").arg(QString::fromStdString(layer),
                                                                 pairText(weights_->architecture, weights_->dataset));
-  showFigure(distribution_, title, [&] { return histogram(figureTitle.toStdString(), "weight value", sets); });
+  showFigure(distribution_, title, [&] {
+    return layerDistribution(figureTitle.toStdString(), layer, weights_->pretrained, weights_->generated);
+  });
 }
 
 void AnalyzePage::showFineTuning() {
