@@ -316,12 +316,14 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
 
   // 4. Reconstruction through the tokenizer (Table 3).
   result.reconstruction = runReconstruction(catalogue, tokenizer.runId, filter, options.device, job);
-  std::map<std::string, std::vector<double>> reconstructed;
-  for (const auto& r : result.reconstruction)
-    reconstructed[r.architecture + "\n" + r.dataset].push_back(100.0 * r.reconstructedTop1);
-  for (auto& row : result.pairs) {
-    const auto& v = reconstructed[row.architecture + "\n" + row.dataset];
-    row.reconstructedMean = v.empty() ? NAN : stats::mean(v);
+  // Per pair, over the checkpoints its pretrained column stands for.
+  std::map<int64_t, double> reconstructed;
+  for (const auto& r : result.reconstruction) reconstructed[r.modelId] = 100.0 * r.reconstructedTop1;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    std::vector<double> v;
+    for (const auto& m : pairs[i].heldOut.empty() ? pairs[i].models : pairs[i].heldOut)
+      if (auto it = reconstructed.find(m.id); it != reconstructed.end()) v.push_back(it->second);
+    result.pairs[i].reconstructedMean = v.empty() ? NAN : stats::mean(v);
   }
 
   std::vector<double> x, y;
@@ -514,7 +516,8 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   md << "Top-1 test accuracy (%) of " << options.samples
      << " generated networks per pair, with no training, against the zoo's checkpoints of the same pair. "
         "Novelty: distance to the nearest training checkpoint over the median distance between two checkpoints "
-        "(near 0 is a copy), and the share of test predictions equal to that checkpoint's.\n\n";
+        "(near 0 is a copy), and the share of test predictions equal to that checkpoint's. Reconstructed: the "
+        "same checkpoints encoded and decoded by the tokenizer.\n\n";
   md << "| architecture | dataset |" << (holdOut ? " held out |" : "")
      << " params | tokens | pretrained | generated mean ± std | best | gap | reconstructed | novelty dist | agreement |\n";
   md << "|---|---|" << (holdOut ? "---|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";

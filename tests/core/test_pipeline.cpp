@@ -398,6 +398,8 @@ void PipelineTest::heldOutPairsAreGeneratedButNeverTrainedOn() {
   const auto& held = r.pairs[0].dataset == "digits" ? r.pairs[1] : r.pairs[0];
   QCOMPARE(held.dataset, std::string("digits[rot90]"));
   QVERIFY(held.heldOut && !seen.heldOut);
+  for (const auto& row : r.reconstruction)  // each pair's reconstruction column is its own checkpoint's
+    QCOMPARE((row.modelId == seenId ? seen : held).reconstructedMean, 100.0 * row.reconstructedTop1);
   QVERIFY(seen.generatedTuning.epochs.empty() && std::isnan(seen.randomInit));  // fine-tuned: held-out pairs only
   QCOMPARE(held.generatedTuning.epochs, (std::vector<int64_t>{0, 1}));
   QCOMPARE(int(held.generatedTuning.top1.size()), 2);
