@@ -556,13 +556,16 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
       if (tuned) md << " " << fixed(improvement, 1) << (std::isfinite(improvement) ? "%" : "") << " |";
       md << "\n";
     }
-    md << "\nOver the " << shares.size() << " held-out pairs: generated networks reach " << fixed(stats::mean(shares), 1)
-       << "% of the pretrained accuracy on average (worst "
-       << fixed(*std::min_element(shares.begin(), shares.end()), 1) << "%)";
-    if (!improvements.empty())
-      md << "; after 1 epoch they are " << fixed(stats::mean(improvements), 1)
-         << "% ahead of random initialization on average";
-    md << ".\n\n";
+    if (!shares.empty()) {
+      md << "\nOver the " << shares.size() << " held-out pairs: generated networks reach "
+         << fixed(stats::mean(shares), 1) << "% of the pretrained accuracy on average (worst "
+         << fixed(*std::min_element(shares.begin(), shares.end()), 1) << "%)";
+      if (!improvements.empty())
+        md << "; after 1 epoch, their improvement over random initialization averages "
+           << fixed(stats::mean(improvements), 1) << "%";
+      md << ".\n";
+    }
+    md << "\n";
   }
   if (options.fineTune) {
     md << "## Fine-tuning\n\n";
