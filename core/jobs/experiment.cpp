@@ -18,6 +18,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace igpg {
@@ -361,14 +362,19 @@ bool fineTuned(const PairResult& r) { return !r.generatedTuning.epochs.empty(); 
 // Share of the held-out pretrained accuracy that the generated networks reach, percent.
 double shareOfPretrained(const PairResult& r) { return 100.0 * r.generatedMean / r.pretrainedMean; }
 
+// Where `epoch` lies in fine-tuning curves; none when it was not measured.
+std::optional<size_t> epochIndex(const FineTuneCurves& curves, int64_t epoch) {
+  const auto it = std::find(curves.epochs.begin(), curves.epochs.end(), epoch);
+  if (it == curves.epochs.end()) return std::nullopt;
+  return size_t(it - curves.epochs.begin());
+}
+
 // The paper's Figure 2 measure: how much better generated starts are than random ones
 // after `epoch` epochs of fine-tuning, relative to random, percent; NaN without that epoch.
 double improvementOverScratch(const PairResult& r, int64_t epoch) {
-  const auto& epochs = r.generatedTuning.epochs;
-  const auto it = std::find(epochs.begin(), epochs.end(), epoch);
-  if (it == epochs.end()) return NAN;
-  const size_t e = size_t(it - epochs.begin());
-  const double generated = meanCurve(r.generatedTuning)[e], scratch = meanCurve(r.scratchTuning)[e];
+  const auto e = epochIndex(r.generatedTuning, epoch);
+  if (!e) return NAN;
+  const double generated = meanCurve(r.generatedTuning)[*e], scratch = meanCurve(r.scratchTuning)[*e];
   return 100.0 * (generated - scratch) / scratch;
 }
 
@@ -591,15 +597,13 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
       const auto sm = meanCurve(r.scratchTuning), ss = stdCurve(r.scratchTuning);
       md << "| " << r.architecture << " | " << r.dataset << " |";
       for (int64_t epoch : epochs) {
-        const auto& all = r.generatedTuning.epochs;
-        const auto it = std::find(all.begin(), all.end(), epoch);
-        if (it == all.end()) {
+        const auto e = epochIndex(r.generatedTuning, epoch);
+        if (!e) {
           md << " n/a | n/a |";
           continue;
         }
-        const size_t e = size_t(it - all.begin());
-        md << " " << fixed(100.0 * gm[e]) << " ± " << fixed(100.0 * gs[e]) << " | " << fixed(100.0 * sm[e]) << " ± "
-           << fixed(100.0 * ss[e]) << " |";
+        md << " " << fixed(100.0 * gm[*e]) << " ± " << fixed(100.0 * gs[*e]) << " | " << fixed(100.0 * sm[*e]) << " ± "
+           << fixed(100.0 * ss[*e]) << " |";
       }
       md << "\n";
     }
