@@ -87,7 +87,7 @@ void GeneratePageTest::initTestCase() {
   s.seed = 7;
   s.top1 = 0.83;
   s.top5 = 0.99;
-  s.novelty = {{"nearest_l2", 1.25}, {"nearest_model", 1}};
+  s.novelty = {{"nearest_distance", 3.5}, {"relative_distance", 1.25}, {"nearest_model", 1}, {"agreement", 0.875}};
   c->addSample(s, smallNet(2));
 }
 
@@ -126,7 +126,7 @@ void GeneratePageTest::resultsListTheSamplesOfThePair() {
   QCOMPARE(table->item(0, 3)->text(), QString("83.00"));
   QCOMPARE(table->item(0, 4)->text(), QString("99.00"));
   QCOMPARE(table->item(0, 5)->text(), QString("-2.00"));  // 0.83 - mean(0.80, 0.90)
-  QVERIFY(table->item(0, 6)->text().startsWith("1.25"));
+  QCOMPARE(table->item(0, 6)->text(), QString("1.25 (nearest #1, agrees 87.5%)"));
   QVERIFY(page.findChild<QLabel*>("generateSummary")->text().contains("85.00"));
   // The accuracies of both sides, in percent, under the table.
   const igpg::PlotSpec& spec = page.accuracyView()->spec();

@@ -4,6 +4,7 @@
 // history shows a run's configuration, summary and metric curves from the catalogue.
 #include "igpg_test.h"
 #include "test_util.h"
+#include "widget_lookup.h"
 
 #include "app/log_panel.h"
 #include "app/studio_context.h"
@@ -26,6 +27,7 @@
 #include <chrono>
 #include <thread>
 
+using igpg_test::child;
 using igpg::ui::TrainPage;
 using igpg::ui::TrainRequest;
 
@@ -62,13 +64,6 @@ void fakeTraining(const TrainRequest& request, const igpg::JobControl& job) {
   }
   catalogue->finishRun(id, "finished", {{"final_loss", 2.0 / double(request.tokenizer.steps)}});
   progress.finish();
-}
-
-template <typename T>
-T* child(QWidget* parent, const char* name) {
-  T* w = parent->findChild<T*>(name);
-  if (!w) throw std::runtime_error(std::string("no widget ") + name);
-  return w;
 }
 
 }  // namespace

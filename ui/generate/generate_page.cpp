@@ -39,19 +39,22 @@ QTableWidgetItem* numberCell(double value, const QString& text) {
   return item;
 }
 
-// Novelty as one number (the first numeric field), the whole record in the tooltip.
+// Novelty as the sample's distance to its nearest training checkpoint relative to the
+// typical distance between two checkpoints (near 0: a copy), with the nearest checkpoint
+// and how often the two agree on the test set; the whole record in the tooltip.
 QTableWidgetItem* noveltyCell(const nlohmann::json& novelty) {
-  double value = NAN;
-  QString key;
-  if (novelty.is_number()) value = novelty.get<double>();
-  else if (novelty.is_object())
-    for (const auto& [k, v] : novelty.items())
-      if (v.is_number()) {
-        value = v.get<double>();
-        key = QString::fromStdString(k);
-        break;
-      }
-  auto* item = numberCell(value, key.isEmpty() ? numberText(value) : QStringLiteral("%1 (%2)").arg(numberText(value), key));
+  const auto number = [&](const char* key) {
+    return novelty.is_object() && novelty.contains(key) && novelty[key].is_number() ? novelty[key].get<double>() : NAN;
+  };
+  const double relative = number("relative_distance");
+  QString text = numberText(relative);
+  if (const double nearest = number("nearest_model"); !std::isnan(nearest)) {
+    text += QObject::tr(" (nearest #%1").arg(qlonglong(nearest));
+    if (const double agreement = number("agreement"); !std::isnan(agreement))
+      text += QObject::tr(", agrees %1%").arg(agreement * 100, 0, 'f', 1);
+    text += QLatin1Char(')');
+  }
+  auto* item = numberCell(relative, text);
   if (!novelty.is_null()) item->setToolTip(QString::fromStdString(novelty.dump(2)));
   return item;
 }
@@ -131,7 +134,7 @@ GeneratePage::GeneratePage(StudioContext& context, QWidget* parent) : QWidget(pa
   results_ = new QTableWidget(0, 8);
   results_->setObjectName(QStringLiteral("generateResults"));
   results_->setHorizontalHeaderLabels({tr("Sample"), tr("Prior run"), tr("Seed"), tr("Top-1 %"), tr("Top-5 %"),
-                                       tr("Gap to pretrained (pp)"), tr("Novelty"), tr("Saved as")});
+                                       tr("Gap to pretrained (pp)"), tr("Novelty (nearest / typical distance)"), tr("Saved as")});
   results_->horizontalHeaderItem(5)->setToolTip(
       tr("Top-1 minus the mean top-1 of the pretrained models of this architecture and dataset, in percentage points"));
   results_->setEditTriggers(QAbstractItemView::NoEditTriggers);
