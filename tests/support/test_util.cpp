@@ -4,9 +4,11 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -54,21 +56,35 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
     : io_("proc") {
   // stdout/stderr go to temporary files so that large outputs cannot dead-lock on pipes.
   const std::string outPath = io_.file("out"), errPath = io_.file("err");
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    int o = ::open(outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int in = ::open("/dev/null", O_RDONLY);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    ::dup2(in, 0);
-    for (const auto& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
+  // The environment: this process's, with the extra "K=V" entries replacing or adding.
+  std::vector<std::string> entries;
+  for (char** e = environ; *e; ++e) entries.emplace_back(*e);
+  for (const auto& kv : env) {
+    const std::string key = kv.substr(0, kv.find('=') + 1);
+    auto same = std::find_if(entries.begin(), entries.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; });
+    if (same != entries.end()) *same = kv;
+    else entries.push_back(kv);
+  }
+  std::vector<char*> envp, args;
+  for (auto& e : entries) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  // posix_spawn, not fork: fork runs the pthread_atfork handlers in this process, and
+  // OpenBLAS's handler tears down its thread pool under any thread that is inside a
+  // matrix product at that moment (a studio job, in the UI tests), which then spins
+  // forever waiting for workers that are gone.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, errPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    // Like a shell: a program that cannot be started exits 127.
+    reaped_ = true;
+    status_ = 127 << 8;
   }
 }
 

@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 #include "analyze/analyze_page.h"
+#include "app/core_jobs.h"
 #include "app/icons.h"
 #include "app/main_window.h"
 #include "app/studio_context.h"
@@ -145,7 +146,9 @@ void buildCatalogue(const std::string& path) {
         s.top1 = accuracy - (std::string(a.family) == "mlp" ? 0.05 : 0.02) + 0.01 * jitter(rng);
         s.top5 = std::min(1.0, s.top1 + 0.05);
         s.sampling = {{"temperature", 1.0}, {"top_k", 0}};
-        s.novelty = {{"nearest_l2", 3.0 + std::abs(jitter(rng))}};
+        const double nearest = 3.0 + std::abs(jitter(rng));
+        s.novelty = {{"nearest_model", 1 + i}, {"nearest_distance", nearest}, {"typical_distance", 6.0},
+                     {"relative_distance", nearest / 6.0}, {"agreement", 0.9 + 0.02 * jitter(rng)}};
         c->addSample(s, a.make(rng, 0.9));
       }
 
@@ -180,7 +183,7 @@ void fakeTraining(const igpg::ui::TrainRequest&, const igpg::JobControl& job) {
     const double loss = (0.1 + 1.1 * std::exp(-6.0 * double(s) / double(steps))) * (1 + 0.08 * n(rng));
     progress.update(s, {{"loss", loss}, {"perplexity", 60 + 100 * double(s) / double(steps)}});
   }
-  progress.finish({}, "finished");
+  progress.finish();
 }
 
 bool hasContent(const QImage& image) {
@@ -234,6 +237,7 @@ void ScreenshotsTest::save(const QString& name) {
 
 void ScreenshotsTest::pages() {
   window_ = std::make_unique<MainWindow>(QString::fromStdString(dir_->file("catalogue.db")));
+  igpg::ui::installCoreJobs(*window_);  // the Generate button as a user sees it
   window_->resize(1440, 900);
   window_->show();
   QVERIFY(QTest::qWaitForWindowExposed(window_.get()));

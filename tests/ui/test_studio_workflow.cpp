@@ -2,7 +2,7 @@
 // with the jobs igpg-studio installs builds a zoo from a recipe, trains a tokenizer (one
 // training cancelled part-way first), trains a prior, generates evaluated samples for a
 // pair, and the Analyze page plots them. No stand-ins: every job is the core pipeline the
-// igpg command line runs.
+// igpg command line runs, and the command line works on the same catalogue meanwhile.
 #include "igpg_test.h"
 #include "test_util.h"
 #include "widget_lookup.h"
@@ -112,6 +112,24 @@ void StudioWorkflowTest::buildTrainGenerateAnalyze() {
   QTRY_VERIFY_WITH_TIMEOUT(!train->liveCurves()->spec().series.empty() && train->liveCurves()->spec().series[0].x.size() >= 5,
                            60000);
   QVERIFY(ticks >= 10);
+  // The command line works on the same catalogue meanwhile: it reads the zoo and adds a
+  // dataset, which the studio's own connection then sees.
+  {
+    const std::string catalogue = window.context().cataloguePathStd();
+    const auto listed = igpg_test::runProcess({igpg_test::binary("igpg"), "--catalogue", catalogue, "--json", "zoo", "list"});
+    QVERIFY2(listed.exitCode == 0, listed.err.c_str());
+    QCOMPARE(int(nlohmann::json::parse(listed.out).size()), 2);
+    std::string csv;
+    for (int i = 0; i < 20; ++i) csv += std::to_string(i % 2) + ",0,255,255,0\n";
+    igpg_test::writeBytes(dir_->file("pixels.csv"), csv);
+    const auto added = igpg_test::runProcess(
+        {igpg_test::binary("igpg"), "--catalogue", catalogue, "datasets", "add", "pixels", "--csv", dir_->file("pixels.csv")});
+    QVERIFY2(added.exitCode == 0, added.err.c_str());
+    QVERIFY(train->jobs()->isRunning());
+    bool seen = false;
+    for (const auto& d : window.context().catalogue().listDatasets()) seen = seen || d.name == "pixels";
+    QVERIFY(seen);
+  }
   {
     QSignalSpy finished(train->jobs(), &igpg::ui::JobRunner::finished);
     train->cancelButton()->click();
