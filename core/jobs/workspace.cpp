@@ -104,10 +104,12 @@ ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, co
   ImportOptions options;
   options.architecture.name = arch;
   options.dataset.name = dataset;
-  if (!isSpecText(arch)) return options;
+  const bool specText = isSpecText(arch);
+  if (!specText && storedArchitectureSpec(catalogue, arch).is_null()) return options;
   auto data = openDataset(catalogue, dataset);
   const arch::ArchSpec spec = resolveArchitecture(catalogue, arch, *data);
-  options.architecture = architectureRecord(spec);
+  // A catalogue architecture keeps its name and row; a SPEC gets its canonical record.
+  if (specText) options.architecture = architectureRecord(spec);
   options.dataset = datasetRecord(*data);
   options.conform = [spec](StateDict& weights, const std::string&) {
     arch::Model model(spec.program());

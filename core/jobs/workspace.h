@@ -52,10 +52,10 @@ nlohmann::json storedArchitectureSpec(Catalogue& catalogue, const std::string& n
 
 // Import settings for weight files of architecture `arch` trained on `dataset`, what
 // `igpg zoo import` and the studio's import dialog use. When `arch` is a SPEC (a preset,
-// a family or a JSON object) it must fit the dataset, the rows get the resolved
-// architecture and dataset, and every file is checked against the architecture: a
-// missing, extra or misshapen tensor rejects the import, naming the file and the tensor.
-// Any other text is kept as a label (networks this build cannot run are still worth
+// a family or a JSON object) or the name of a catalogue architecture that has one, it
+// must fit the dataset, and every file is checked against the architecture: a missing,
+// extra or misshapen tensor rejects the import, naming the file and the tensor. A SPEC's
+// rows get the resolved architecture. Any other text is kept as a label (networks this build cannot run are still worth
 // cataloguing; the pipelines refuse them later with a message).
 ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, const std::string& dataset);
 

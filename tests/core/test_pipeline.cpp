@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "evaluation/catalogue_figures.h"
+#include "formats/safetensors.h"
 #include "jobs/experiment.h"
 #include "jobs/pipelines.h"
 #include "jobs/workspace.h"
@@ -217,6 +218,15 @@ void PipelineTest::catalogueArchitecturesResolveByName() {
   // On a dataset with other classes, the stored SPEC takes that dataset's shape.
   auto five = igpg::openDataset(*catalogue_, "fashion-mnist[classes=0,1,2,3,4]");
   QCOMPARE(igpg::resolveArchitecture(*catalogue_, mlp.name(), *five).parameterCount(), int64_t(784 * 8 + 8 + 8 * 5 + 5));
+  // Importing under the stored name checks the files against its SPEC: a tinycnn
+  // checkpoint does not become an mlp because of the name it was given.
+  const igpg::ImportOptions byStoredName = igpg::importOptionsFor(*catalogue_, mlp.name(), "digits");
+  QCOMPARE(byStoredName.architecture.name, mlp.name());
+  QVERIFY(byStoredName.conform);
+  igpg::StateDict tinycnn = igpg::loadSafetensors(igpg_test::fixture("tinycnn_fmnist.safetensors"));
+  const std::string e = igpg_test::thrownBy<igpg::Error>([&] { byStoredName.conform(tinycnn, "t.safetensors"); }).what();
+  QVERIFY2(e.find("tensor conv1.") != std::string::npos && e.find("not part of this architecture") != std::string::npos, e.c_str());
+  QVERIFY(!igpg::importOptionsFor(*catalogue_, "someone's net", "digits").conform);  // a label stays a label
 }
 
 // Epoch 0 of a curve is the starting weights' own accuracy; training moves it; a random

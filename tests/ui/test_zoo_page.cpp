@@ -314,6 +314,39 @@ void ZooPageTest::badFileIsAMessage() {
   QCOMPARE(messages.size(), 1);
   QVERIFY(messages.front().contains("notes.pt"));
   QCOMPARE(page.tableModel()->rowCount(), 0);  // all or nothing
+
+  // A checkpoint for another architecture: the message names the tensor that does not fit.
+  options.architecture.name = R"({"family": "mlp", "hidden": [16]})";
+  page.startImport({QString::fromStdString(igpg_test::fixture("tinycnn_fmnist.safetensors"))}, options);
+  const auto wrongArchitecture = waitForJob(page);
+  QCOMPARE(wrongArchitecture.status, igpg::ui::JobOutcome::Failed);
+  QVERIFY2(wrongArchitecture.message.contains("tensor conv1.") && wrongArchitecture.message.contains("tinycnn_fmnist"),
+           qPrintable(wrongArchitecture.message));
+  QCOMPARE(takeMessages(page).size(), 1);
+
+  // A catalogue another program is writing to: the message says so and what to do.
+  options.architecture.name = "tinycnn";
+  auto writer = igpg::Catalogue::open(dir.file("catalogue.db"));
+  {
+    igpg::Catalogue::WriteTransaction hold(*writer);
+    igpg::DatasetRecord d;
+    d.name = "held";
+    writer->upsertDataset(d);
+    qputenv("IGPG_BUSY_TIMEOUT_MS", "200");
+    page.startImport({QString::fromStdString(igpg_test::fixture("tinycnn_fmnist.safetensors"))}, options);
+    const auto locked = waitForJob(page);
+    qunsetenv("IGPG_BUSY_TIMEOUT_MS");
+    QCOMPARE(locked.status, igpg::ui::JobOutcome::Failed);
+    QVERIFY2(locked.message.contains("locked"), qPrintable(locked.message));
+    const QStringList lockedMessages = takeMessages(page);
+    QCOMPARE(lockedMessages.size(), 1);
+    QVERIFY2(lockedMessages.front().contains("IGPG_BUSY_TIMEOUT_MS"), qPrintable(lockedMessages.front()));
+    hold.commit();
+  }
+  page.startImport({QString::fromStdString(igpg_test::fixture("tinycnn_fmnist.safetensors"))}, options);
+  QVERIFY(waitForJob(page).ok());  // once the other writer is done, the same import goes through
+  takeMessages(page);
+  QCOMPARE(page.tableModel()->rowCount(), 1);
 }
 
 void ZooPageTest::exportAndDelete() {
