@@ -145,7 +145,7 @@ std::vector<FineTuningRow> fineTuningRowsFromCsv(const std::string& text, const 
     FineTuningRow r;
     r.method = fields[size_t(columns[0])];
     if (r.method.empty()) fail(ErrorKind::Format, at, "the method is empty");
-    r.seed = int64_t(parseNumber(fields[size_t(columns[1])], at + " seed"));
+    r.curve = int64_t(parseNumber(fields[size_t(columns[1])], at + " seed"));
     r.epoch = parseNumber(fields[size_t(columns[2])], at + " epoch");
     r.value = parseNumber(fields[size_t(columns[3])], at + " value");
     rows.push_back(std::move(r));
@@ -160,10 +160,9 @@ std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::
   if (!run.config.is_object() || !run.config.contains("method") || !run.config["method"].is_string())
     fail(ErrorKind::Config, where, "its config names no fine-tuning method (\"method\": \"generated\" | \"scratch\" ...)");
   const std::string method = run.config["method"].get<std::string>();
-  const int64_t seed = run.config.value("seed", int64_t(0));
   std::vector<FineTuningRow> rows;
   for (const auto& m : metrics)
-    if (m.name == metric) rows.push_back({method, seed, double(m.step), m.value});
+    if (m.name == metric) rows.push_back({method, run.id, double(m.step), m.value});
   return rows;
 }
 
@@ -199,26 +198,26 @@ std::string fineTuningGroup(const RunRecord& run) {
 }
 
 PlotSpec fineTuningFigure(const std::string& title, const std::string& yLabel, const std::vector<FineTuningRow>& rows) {
-  // method -> seed -> epoch -> value, in the order methods first appear.
+  // method -> curve -> epoch -> value, in the order methods first appear.
   std::vector<std::string> order;
   std::map<std::string, std::map<int64_t, std::map<double, double>>> runs;
   std::set<double> epochs;
   for (const auto& r : rows) {
     if (!runs.count(r.method)) order.push_back(r.method);
-    runs[r.method][r.seed][r.epoch] = r.value;
+    runs[r.method][r.curve][r.epoch] = r.value;
     epochs.insert(r.epoch);
   }
   std::vector<RepeatedRuns> methods;
   for (const auto& name : order) {
     RepeatedRuns m{name, {}};
-    for (const auto& [seed, values] : runs[name]) {
+    for (const auto& [curve, values] : runs[name]) {
       std::vector<double> run;
       for (double e : epochs) {
         const auto it = values.find(e);
         if (it == values.end()) {
           std::ostringstream epoch;
           epoch << e;
-          fail(ErrorKind::Mismatch, "method '" + name + "' seed " + std::to_string(seed),
+          fail(ErrorKind::Mismatch, "method '" + name + "' curve " + std::to_string(curve),
                "has no value at epoch " + epoch.str() + " where other runs have one");
         }
         run.push_back(it->second);

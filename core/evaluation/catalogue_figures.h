@@ -48,15 +48,15 @@ PlotSpec layerDistribution(const std::string& title, const std::string& layer, c
 // "scratch"), the run's seed, the epoch and the value (e.g. test accuracy).
 struct FineTuningRow {
   std::string method;
-  int64_t seed = 0;
+  int64_t curve = 0;  // which curve of the method: a CSV's seed column, a catalogue run's id
   double epoch = 0;
   double value = 0;
 };
 // A CSV with a header naming the columns method, seed, epoch and value (any order, other
 // columns ignored; '#' lines skipped). Error(Format) naming `where` and the line.
 std::vector<FineTuningRow> fineTuningRowsFromCsv(const std::string& text, const std::string& where);
-// A fine-tuning run of the catalogue: kind "finetune", config {"method": ..., "seed": ...},
-// `metric` logged once per epoch (the step is the epoch). Error(Config) naming the run
+// A fine-tuning run of the catalogue: kind "finetune", config {"method": ...}, `metric`
+// logged once per epoch (the step is the epoch); the run is one curve. Error(Config) naming the run
 // when its config lacks the method.
 std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::vector<MetricPoint>& metrics,
                                                const std::string& metric);

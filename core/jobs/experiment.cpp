@@ -255,6 +255,7 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     g.samples = options.samples;
     g.sampling = options.sampling;
     g.device = options.device;
+    g.save = true;  // the studio's Generate and Analyze pages show what the experiment made
     if (!anyHeldOut || !pair.heldOut.empty()) g.fineTune = options.fineTune;
     if (g.fineTune) g.fineTune->device = options.device;
     JobControl pairJob = job;

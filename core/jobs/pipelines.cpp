@@ -412,9 +412,13 @@ namespace {
 
 // Every fine-tuned start as a finished "finetune" run: config {method, seed} and the pair
 // (fineTuningGroup), metric "top1" per epoch, the form the studio's Analyze page plots.
-void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const FineTuneOptions& options) {
+// A start whose run is already recorded with the same configuration (the same generation
+// saved again) is not recorded twice.
+void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const FineTuneOptions& options,
+                      uint64_t samplingSeed) {
   const std::pair<const char*, const FineTuneCurves*> methods[] = {{"generated", &*result.generatedCurves},
                                                                    {"scratch", &*result.scratchCurves}};
+  const std::vector<RunRecord> recorded = catalogue.listRuns("finetune");
   for (const auto& [method, curves] : methods)
     for (size_t start = 0; start < curves->top1.size(); ++start) {
       RunRecord run;
@@ -429,7 +433,12 @@ void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const 
                     {"epochs", options.epochs},
                     {"learning_rate", options.optimizer.learningRate},
                     {"batch_size", options.batchSize},
-                    {"train_samples", options.trainSamples}};
+                    {"train_samples", options.trainSamples},
+                    {"sampling_seed", samplingSeed}};
+      if (std::any_of(recorded.begin(), recorded.end(), [&](const RunRecord& r) {
+            return r.parentRunId == run.parentRunId && r.config == run.config && r.status == "finished";
+          }))
+        continue;
       const int64_t id = catalogue.createRun(run);
       std::vector<MetricPoint> points;
       for (size_t e = 0; e < curves->epochs.size(); ++e) points.push_back({curves->epochs[e], "top1", curves->top1[start][e]});
@@ -630,6 +639,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
   if (options.save) {
     registerPair(catalogue, spec, *dataset);
     Catalogue::WriteTransaction tx(catalogue);
+    const std::vector<SampleRecord> stored = catalogue.samples(priorRun.id);
     for (size_t s = 0; s < result.samples.size(); ++s) {
       auto& sample = result.samples[s];
       SampleRecord rec;
@@ -657,10 +667,16 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
                        {"typical_distance", sample.novelty->typicalDistance},
                        {"relative_distance", sample.novelty->relativeDistance},
                        {"agreement", sample.novelty->agreement}};
-      sample.sampleId = catalogue.addSample(rec, sample.weights);
+      // The same request saved again (an experiment rerun, `generate --save` repeated)
+      // draws the same sample: keep the stored one instead of adding a copy.
+      const auto same = std::find_if(stored.begin(), stored.end(), [&](const SampleRecord& old) {
+        return old.architecture == rec.architecture && old.dataset == rec.dataset && old.seed == rec.seed &&
+               old.sampling == rec.sampling && std::isnan(old.top1) == std::isnan(rec.top1);
+      });
+      sample.sampleId = same != stored.end() ? same->id : catalogue.addSample(rec, sample.weights);
       if (options.addToZoo) sample.modelId = addSampleToZoo(catalogue, sample.sampleId);
     }
-    if (result.generatedCurves) recordFineTuning(catalogue, result, *options.fineTune);
+    if (result.generatedCurves) recordFineTuning(catalogue, result, *options.fineTune, options.sampling.seed);
     tx.commit();
   }
   return result;

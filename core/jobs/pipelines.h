@@ -122,7 +122,9 @@ struct GenerateOptions {
   bool evaluate = true;          // top-1/top-5 on the test split
   bool novelty = true;           // distance and agreement to the nearest training checkpoint
   bool calibrateBatchNorm = true;  // recompute decoded BatchNorm statistics (calibrateBatchNorm below)
-  bool save = false;             // store the samples (weights, sampling, metrics) in the catalogue
+  // Store the samples (weights, sampling, metrics) in the catalogue; a sample already
+  // stored for the same prior run, pair, seed and sampling is kept, not added again.
+  bool save = false;
   bool addToZoo = false;         // with save: also add each sample to the zoo as a model
   std::string outDir;            // export each sample as safetensors there
   torch::Device device = torch::kCPU;

@@ -142,7 +142,7 @@ void CatalogueFiguresTest::fineTuningRowsFromCsv() {
   const auto rows = igpg::fineTuningRowsFromCsv(csv, "ft.csv");
   QCOMPARE(rows.size(), size_t(3));
   QCOMPARE(rows[1].method, std::string("generated, top-k"));
-  QCOMPARE(rows[1].seed, int64_t(1));
+  QCOMPARE(rows[1].curve, int64_t(1));
   QCOMPARE(rows[1].epoch, 2.0);
   QCOMPARE(rows[1].value, 0.75);
   QCOMPARE(rows[2].method, std::string("scratch"));
@@ -179,7 +179,7 @@ void CatalogueFiguresTest::missingEpochIsAMismatch() {
                                                  {"scratch", 4, 1, 0.3}};
   const auto e = igpg_test::thrownBy<igpg::Error>([&] { igpg::fineTuningFigure("ft", "acc", rows); });
   QVERIFY(e.kind() == ErrorKind::Mismatch);
-  QCOMPARE(e.where(), std::string("method 'scratch' seed 4"));
+  QCOMPARE(e.where(), std::string("method 'scratch' curve 4"));
   QVERIFY(std::string(e.what()).find("epoch 2 ") != std::string::npos);
 }
 
@@ -192,7 +192,7 @@ void CatalogueFiguresTest::fineTuningRowsOfRuns() {
   const auto rows = igpg::fineTuningRowsOfRun(run, metrics, "test_top1");
   QCOMPARE(rows.size(), size_t(2));
   QCOMPARE(rows[1].method, std::string("generated"));
-  QCOMPARE(rows[1].seed, int64_t(3));
+  QCOMPARE(rows[1].curve, int64_t(12));  // one run, one curve, whatever its config's seed
   QCOMPARE(rows[1].epoch, 2.0);
   QCOMPARE(rows[1].value, 0.9);
   run.config = {{"seed", 3}};

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "evaluation/catalogue_figures.h"
+#include "evaluation/statistics.h"
 #include "formats/safetensors.h"
 #include "jobs/experiment.h"
 #include "jobs/pipelines.h"
@@ -280,6 +281,17 @@ void PipelineTest::savedGenerationRecordsItsFineTuning() {
     QCOMPARE(int(points.size()), 2);
     for (const auto& p : points) QCOMPARE(p.value, curve[size_t(p.step)]);
   }
+  // Saving the same generation again keeps what is stored; another sampling seed is new.
+  const size_t samples = catalogue_->samples().size();
+  const auto again = igpg::runGeneration(*catalogue_, g, {});
+  QCOMPARE(again.samples[0].sampleId, r.samples[0].sampleId);
+  QCOMPARE(catalogue_->samples().size(), samples);
+  QCOMPARE(catalogue_->listRuns("finetune").size(), runs.size());
+  g.sampling.seed = 1;
+  const auto other = igpg::runGeneration(*catalogue_, g, {});
+  QVERIFY(other.samples[0].sampleId != r.samples[0].sampleId);
+  QCOMPARE(catalogue_->samples().size(), samples + 1);
+  QCOMPARE(catalogue_->listRuns("finetune").size(), runs.size() + 2);
 }
 
 // A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer
@@ -361,7 +373,20 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
   const std::string md = igpg::readFileText(o.reportDir + "/report.md");
   QVERIFY(md.find("Pearson r") != std::string::npos);
 
+  // The samples are in the catalogue with the prior run that made them, each pair's with
+  // the accuracies the report averaged, so the studio shows the experiment.
+  const auto stored = catalogue_->samples(r.priorRun);
+  QCOMPARE(int64_t(stored.size()), 2 * o.samples);
+  for (const auto& pair : r.pairs) {
+    std::vector<double> top1;
+    for (const auto& sample : stored)
+      if (sample.dataset == pair.dataset) top1.push_back(100.0 * sample.top1);
+    QCOMPARE(int64_t(top1.size()), o.samples);
+    QVERIFY(std::fabs(igpg::stats::mean(top1) - pair.generatedMean) < 1e-9);
+  }
+
   const auto second = igpg::runExperiment(*catalogue_, o, {});
+  QCOMPARE(catalogue_->samples(r.priorRun).size(), stored.size());  // the rerun's samples are the stored ones
   QVERIFY(second.tokenizerReused);
   QVERIFY(second.priorReused);
   QCOMPARE(second.tokenizerRun, r.tokenizerRun);
