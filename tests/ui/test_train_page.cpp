@@ -189,7 +189,7 @@ void TrainPageTest::historyShowsConfigSummaryAndCurves() {
   igpg::RunRecord run;
   run.kind = "tokenizer";
   run.name = "digits zoo";
-  run.config = {{"steps", 300}, {"codebook_size", 64}};
+  run.config = {{"steps", 300}, {"codebook_size", 64}, {"models", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13}}};
   const int64_t id = context.catalogue().createRun(run);
   std::vector<igpg::MetricPoint> points;
   for (int64_t s = 1; s <= 300; ++s) {
@@ -207,6 +207,7 @@ void TrainPageTest::historyShowsConfigSummaryAndCurves() {
   page.selectRun(id);
   const QString text = page.findChild<QPlainTextEdit*>("runText")->toPlainText();
   QVERIFY(text.contains("\"codebook_size\": 64"));
+  QVERIFY2(text.contains("\"models\": \"1-10, 12-13 (12 values)\""), qPrintable(text));
   QVERIFY(text.contains("\"perplexity\": 1.9"));
   QVERIFY(!text.contains("\"usage\""));  // thousands of counts belong on the Analyze page
   const igpg::PlotSpec& spec = page.historyCurves()->spec();

@@ -27,6 +27,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <limits>
 #include <set>
 
@@ -35,6 +36,30 @@ namespace igpg::ui {
 namespace {
 
 constexpr int64_t kBig = std::numeric_limits<int>::max();
+
+// A run's long lists of integers (the ids of the models it trained on) as one line of
+// ranges, "1-27, 30-81 (79 values)", instead of one line per id in the run's text.
+void compactIntegerLists(nlohmann::json& j) {
+  const bool integers = j.is_array() && j.size() > 8 &&
+                        std::all_of(j.begin(), j.end(), [](const nlohmann::json& v) { return v.is_number_integer(); });
+  if (!integers) {
+    if (j.is_structured())
+      for (auto& v : j) compactIntegerLists(v);  // an object's values, an array's elements
+    return;
+  }
+  std::vector<int64_t> values = j.get<std::vector<int64_t>>();
+  std::sort(values.begin(), values.end());
+  std::string text;
+  for (size_t i = 0; i < values.size();) {
+    size_t end = i;
+    while (end + 1 < values.size() && values[end + 1] <= values[end] + 1) ++end;
+    if (!text.empty()) text += ", ";
+    text += std::to_string(values[i]);
+    if (values[end] != values[i]) text += "-" + std::to_string(values[end]);
+    i = end + 1;
+  }
+  j = text + " (" + std::to_string(values.size()) + " values)";
+}
 
 using MetricSeries = std::map<std::string, std::pair<std::vector<double>, std::vector<double>>>;
 
@@ -543,11 +568,14 @@ void TrainPage::showRun(int64_t runId) {
   shown["finished_at"] = run->finishedAt;
   if (run->parentRunId) shown["parent_run"] = run->parentRunId;
   if (!run->checkpointPath.empty()) shown["checkpoint"] = run->checkpointPath;
-  shown["config"] = run->config;
+  nlohmann::json config = run->config;
+  compactIntegerLists(config);
+  shown["config"] = config;
   nlohmann::json summary = run->summary;
   // The codebook's per-code usage is thousands of numbers: the Analyze page plots it.
   if (summary.is_object() && summary.contains("codebook") && summary["codebook"].is_object())
     summary["codebook"].erase("usage");
+  compactIntegerLists(summary);
   shown["summary"] = summary;
   runText_->setPlainText(QString::fromStdString(shown.dump(2)));
   const MetricSeries series = seriesOf(runMetrics_);
