@@ -20,6 +20,15 @@ namespace {
 
 nlohmann::json jsonNumber(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
+nlohmann::json agreementJson(const PairAgreement& a) {
+  return {{"pairs", a.pairs},
+          {"pearson_r", jsonNumber(a.pearsonR)},
+          {"slope", jsonNumber(a.slope)},
+          {"intercept", jsonNumber(a.intercept)},
+          {"mean_abs_gap", jsonNumber(a.meanAbsGap)},
+          {"max_abs_gap", jsonNumber(a.maxAbsGap)}};
+}
+
 int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPreset& preset) {
   ExperimentOptions o = preset.options;
   o.recipe = args.valueOr("recipe", o.recipe);
@@ -65,9 +74,11 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
     printJson(ctx, {{"experiment", r.name},
                     {"recipe", r.recipe},
                     {"pairs", table.toJson()},
-                    {"pearson_r", jsonNumber(r.pearsonR)},
-                    {"mean_abs_gap", r.meanAbsGap},
-                    {"max_abs_gap", r.maxAbsGap},
+                    {"pearson_r", jsonNumber(r.agreement.pearsonR)},
+                    {"mean_abs_gap", jsonNumber(r.agreement.meanAbsGap)},
+                    {"max_abs_gap", jsonNumber(r.agreement.maxAbsGap)},
+                    {"seen", agreementJson(r.seenAgreement)},
+                    {"held_out", agreementJson(r.heldOutAgreement)},
                     {"models", r.models},
                     {"training_models", r.trainingModels},
                     {"tokenizer_run", r.tokenizerRun},
@@ -80,9 +91,18 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   }
   *ctx.out << "\n";
   table.print(ctx);
-  *ctx.out << std::fixed << std::setprecision(4) << "\nPearson r = " << r.pearsonR << std::setprecision(2)
-           << ", mean |gap| = " << r.meanAbsGap << " points, max |gap| = " << r.maxAbsGap << " points ("
-           << r.models << " checkpoints, top-1 in %)\n"
+  const auto agreementLine = [&](const char* over, const PairAgreement& a) {
+    *ctx.out << std::fixed << std::setprecision(4) << "Pearson r = " << a.pearsonR << std::setprecision(2)
+             << ", mean |gap| = " << a.meanAbsGap << " points, max |gap| = " << a.maxAbsGap << " points over " << over
+             << " (" << a.pairs << ")\n";
+  };
+  *ctx.out << "\n";
+  agreementLine("all pairs", r.agreement);
+  if (r.heldOutAgreement.pairs > 0) {
+    agreementLine("the seen pairs", r.seenAgreement);
+    agreementLine("the held-out pairs", r.heldOutAgreement);
+  }
+  *ctx.out << std::setprecision(2) << r.models << " checkpoints, top-1 in %; "
            << "tokenizer run " << r.tokenizerRun << (r.tokenizerReused ? " (reused)" : "") << ", prior run "
            << r.priorRun << (r.priorReused ? " (reused)" : "") << "; " << std::setprecision(1) << r.totalSeconds
            << " s in total\n"

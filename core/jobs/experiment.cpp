@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -189,6 +190,32 @@ const ExperimentPreset* findExperimentPreset(const std::string& name) {
   return nullptr;
 }
 
+namespace {
+
+PairAgreement pairAgreement(const std::vector<PairResult>& pairs, const std::function<bool(const PairResult&)>& keep) {
+  PairAgreement a;
+  std::vector<double> x, y, gaps;
+  for (const auto& row : pairs)
+    if (keep(row)) {
+      x.push_back(row.pretrainedMean);
+      y.push_back(row.generatedMean);
+      gaps.push_back(std::abs(row.gap));
+    }
+  a.pairs = int64_t(x.size());
+  if (gaps.empty()) return a;
+  a.meanAbsGap = stats::mean(gaps);
+  a.maxAbsGap = *std::max_element(gaps.begin(), gaps.end());
+  if (x.size() >= 2) {
+    a.pearsonR = stats::pearson(x, y);
+    const stats::LinearFit fit = stats::linearFit(x, y);
+    a.slope = fit.slope;
+    a.intercept = fit.intercept;
+  }
+  return a;
+}
+
+}  // namespace
+
 ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& options, const JobControl& job) {
   if (options.samples < 1) fail(ErrorKind::Usage, "--samples", "must be at least 1");
   const auto start = std::chrono::steady_clock::now();
@@ -328,18 +355,10 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     result.pairs[i].reconstructedMean = v.empty() ? NAN : stats::mean(v);
   }
 
-  std::vector<double> x, y;
-  for (const auto& row : result.pairs) {
-    x.push_back(row.pretrainedMean);
-    y.push_back(row.generatedMean);
-    result.meanAbsGap += std::abs(row.gap) / double(result.pairs.size());
-    result.maxAbsGap = std::max(result.maxAbsGap, std::abs(row.gap));
-  }
-  result.pearsonR = x.size() >= 2 ? stats::pearson(x, y) : NAN;
-  if (x.size() >= 2) {
-    const stats::LinearFit fit = stats::linearFit(x, y);
-    result.slope = fit.slope;
-    result.intercept = fit.intercept;
+  result.agreement = pairAgreement(result.pairs, [](const PairResult&) { return true; });
+  if (anyHeldOut) {
+    result.seenAgreement = pairAgreement(result.pairs, [](const PairResult& r) { return !r.heldOut; });
+    result.heldOutAgreement = pairAgreement(result.pairs, [](const PairResult& r) { return r.heldOut; });
   }
   result.totalSeconds = secondsSince(start);
   writeExperimentReport(catalogue, result, options);
@@ -534,10 +553,18 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
        << fixed(r.pretrainedMean) << " | " << fixed(r.generatedMean) << " ± " << fixed(r.generatedStd) << " | "
        << fixed(r.generatedBest) << " | " << fixed(r.gap) << " | " << fixed(r.reconstructedMean) << " | "
        << fixed(r.relativeDistance) << " | " << fixed(r.agreement) << " |\n";
-  md << "\nPearson r (generated mean vs pretrained mean over pairs) = " << fixed(result.pearsonR, 4)
-     << "; regression generated = " << fixed(result.slope, 3) << " x pretrained + " << fixed(result.intercept, 2)
-     << "; mean |gap| = " << fixed(result.meanAbsGap) << " points, max |gap| = " << fixed(result.maxAbsGap)
-     << " points.\n\n";
+  const auto agreementLine = [&](const char* over, const PairAgreement& a) {
+    md << "\nPearson r (generated mean vs pretrained mean over " << over << ", " << a.pairs
+       << ") = " << fixed(a.pearsonR, 4) << "; regression generated = " << fixed(a.slope, 3) << " x pretrained + "
+       << fixed(a.intercept, 2) << "; mean |gap| = " << fixed(a.meanAbsGap) << " points, max |gap| = "
+       << fixed(a.maxAbsGap) << " points.\n";
+  };
+  agreementLine("all pairs", result.agreement);
+  if (holdOut) {
+    agreementLine("the seen pairs", result.seenAgreement);
+    agreementLine("the held-out pairs", result.heldOutAgreement);
+  }
+  md << "\n";
   if (holdOut) {
     md << "## Held out\n\n";
     const bool tuned = options.fineTune && options.fineTune->epochs >= 1;

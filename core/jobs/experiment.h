@@ -89,12 +89,22 @@ struct PairResult {
   std::vector<std::pair<std::string, PlotSpec>> distributions;
 };
 
+// How generated accuracy follows pretrained accuracy over a set of pairs (the paper's
+// Figure 4): Pearson r and the least-squares line of generated mean against pretrained
+// mean, and the gaps. r and the line need two pairs (NaN otherwise).
+struct PairAgreement {
+  int64_t pairs = 0;
+  double pearsonR = NAN, slope = NAN, intercept = NAN;
+  double meanAbsGap = NAN, maxAbsGap = NAN;
+};
+
 struct ExperimentResult {
   std::string name, recipe, reportDir;
   std::vector<PairResult> pairs;
   std::vector<ReconstructionRow> reconstruction;
-  double pearsonR = 0, slope = 0, intercept = 0;  // generated mean vs pretrained mean over pairs
-  double meanAbsGap = 0, maxAbsGap = 0;
+  // Over every pair; with a hold-out also over the seen and the held-out pairs apart,
+  // since one r over both mixes memorization with generalization.
+  PairAgreement agreement, seenAgreement, heldOutAgreement;
   int64_t models = 0, trainingModels = 0;
   int64_t tokenizerRun = 0, priorRun = 0;
   bool tokenizerReused = false, priorReused = false;

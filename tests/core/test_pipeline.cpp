@@ -372,6 +372,10 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
   }
   const std::string md = igpg::readFileText(o.reportDir + "/report.md");
   QVERIFY(md.find("Pearson r") != std::string::npos);
+  QVERIFY(md.find("over the seen pairs") == std::string::npos);  // no hold-out, one group
+  QCOMPARE(r.agreement.pairs, int64_t(2));
+  QCOMPARE(r.agreement.meanAbsGap, 0.5 * (std::abs(r.pairs[0].gap) + std::abs(r.pairs[1].gap)));
+  QCOMPARE(r.heldOutAgreement.pairs, int64_t(0));
 
   // The samples are in the catalogue with the prior run that made them, each pair's with
   // the accuracies the report averaged, so the studio shows the experiment.
@@ -447,9 +451,19 @@ void PipelineTest::heldOutPairsAreGeneratedButNeverTrainedOn() {
   for (const auto& w : igpg::scratchStarts(spec.program(), 2, 0))
     random += 50.0 * igpg::evaluateWeights(spec, w, *dataset, torch::kCPU).top1;
   QVERIFY2(std::fabs(random - held.randomInit) < 1e-9, (std::to_string(random) + " vs " + std::to_string(held.randomInit)).c_str());
+  // The gaps per group: one pair each, so no r; over all pairs, both gaps.
+  QCOMPARE(r.seenAgreement.pairs, int64_t(1));
+  QCOMPARE(r.heldOutAgreement.pairs, int64_t(1));
+  QCOMPARE(r.seenAgreement.meanAbsGap, std::abs(seen.gap));
+  QCOMPARE(r.heldOutAgreement.maxAbsGap, std::abs(held.gap));
+  QVERIFY(std::isnan(r.heldOutAgreement.pearsonR));
+  QCOMPARE(r.agreement.pairs, int64_t(2));
+  QCOMPARE(r.agreement.maxAbsGap, std::max(std::abs(seen.gap), std::abs(held.gap)));
+  QVERIFY(std::isfinite(r.agreement.pearsonR));
 
   const std::string md = igpg::readFileText(o.reportDir + "/report.md");
   QVERIFY(md.find("## Held out") != std::string::npos);
+  QVERIFY(md.find("over the held-out pairs, 1) = ") != std::string::npos);
   QVERIFY(md.find("They trained on 1 of the 2 checkpoints") != std::string::npos);
   std::ostringstream share;
   share << std::fixed << std::setprecision(1) << 100.0 * held.generatedMean / held.pretrainedMean << "% |";
