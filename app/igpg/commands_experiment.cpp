@@ -98,7 +98,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   };
   *ctx.out << "\n";
   agreementLine("all pairs", r.agreement);
-  if (r.heldOutAgreement.pairs > 0) {
+  if (r.seenAgreement.pairs > 0 && r.heldOutAgreement.pairs > 0) {
     agreementLine("the seen pairs", r.seenAgreement);
     agreementLine("the held-out pairs", r.heldOutAgreement);
   }

@@ -560,7 +560,7 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
        << fixed(a.maxAbsGap) << " points.\n";
   };
   agreementLine("all pairs", result.agreement);
-  if (holdOut) {
+  if (result.seenAgreement.pairs > 0 && result.heldOutAgreement.pairs > 0) {
     agreementLine("the seen pairs", result.seenAgreement);
     agreementLine("the held-out pairs", result.heldOutAgreement);
   }

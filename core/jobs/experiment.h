@@ -102,8 +102,8 @@ struct ExperimentResult {
   std::string name, recipe, reportDir;
   std::vector<PairResult> pairs;
   std::vector<ReconstructionRow> reconstruction;
-  // Over every pair; with a hold-out also over the seen and the held-out pairs apart,
-  // since one r over both mixes memorization with generalization.
+  // Over every pair; with a hold-out also over the seen and the held-out pairs apart
+  // (one r over both mixes memorization with generalization; reported when both exist).
   PairAgreement agreement, seenAgreement, heldOutAgreement;
   int64_t models = 0, trainingModels = 0;
   int64_t tokenizerRun = 0, priorRun = 0;
