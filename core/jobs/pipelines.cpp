@@ -415,7 +415,7 @@ namespace {
 // A start whose run is already recorded with the same configuration (the same generation
 // saved again) is not recorded twice.
 void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const FineTuneOptions& options,
-                      uint64_t samplingSeed) {
+                      const nlohmann::json& sampling) {
   const std::pair<const char*, const FineTuneCurves*> methods[] = {{"generated", &*result.generatedCurves},
                                                                    {"scratch", &*result.scratchCurves}};
   const std::vector<RunRecord> recorded = catalogue.listRuns("finetune");
@@ -434,7 +434,7 @@ void recordFineTuning(Catalogue& catalogue, const GenerateResult& result, const 
                     {"learning_rate", options.optimizer.learningRate},
                     {"batch_size", options.batchSize},
                     {"train_samples", options.trainSamples},
-                    {"sampling_seed", samplingSeed}};
+                    {"sampling", sampling}};
       if (std::any_of(recorded.begin(), recorded.end(), [&](const RunRecord& r) {
             return r.parentRunId == run.parentRunId && r.config == run.config && r.status == "finished";
           }))
@@ -640,6 +640,14 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
     registerPair(catalogue, spec, *dataset);
     Catalogue::WriteTransaction tx(catalogue);
     const std::vector<SampleRecord> stored = catalogue.samples(priorRun.id);
+    // How the samples were drawn. The batch size belongs to it: the samples of one batch
+    // share the random stream, so sample i of 2 and sample i of 5 differ.
+    const nlohmann::json sampling = {{"temperature", options.sampling.temperature},
+                                     {"top_k", options.sampling.topK},
+                                     {"top_p", options.sampling.topP},
+                                     {"seed", options.sampling.seed},
+                                     {"batch", options.samples},
+                                     {"context_overlap", options.sampling.contextOverlap}};
     for (size_t s = 0; s < result.samples.size(); ++s) {
       auto& sample = result.samples[s];
       SampleRecord rec;
@@ -647,9 +655,8 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
       rec.architecture = spec.name();
       rec.dataset = dataset->name();
       rec.seed = int64_t(options.sampling.seed);
-      rec.sampling = {{"temperature", options.sampling.temperature}, {"top_k", options.sampling.topK},
-                      {"top_p", options.sampling.topP},              {"index", s},
-                      {"context_overlap", options.sampling.contextOverlap}};
+      rec.sampling = sampling;
+      rec.sampling["index"] = s;
       rec.conditioning = {{"architecture", spec.canonicalJson()},
                           {"description", spec.description()},
                           {"dataset", dataset->name()},
@@ -676,7 +683,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
       sample.sampleId = same != stored.end() ? same->id : catalogue.addSample(rec, sample.weights);
       if (options.addToZoo) sample.modelId = addSampleToZoo(catalogue, sample.sampleId);
     }
-    if (result.generatedCurves) recordFineTuning(catalogue, result, *options.fineTune, options.sampling.seed);
+    if (result.generatedCurves) recordFineTuning(catalogue, result, *options.fineTune, sampling);
     tx.commit();
   }
   return result;

@@ -292,6 +292,12 @@ void PipelineTest::savedGenerationRecordsItsFineTuning() {
   QVERIFY(other.samples[0].sampleId != r.samples[0].sampleId);
   QCOMPARE(catalogue_->samples().size(), samples + 1);
   QCOMPARE(catalogue_->listRuns("finetune").size(), runs.size() + 2);
+  // Sample 0 of a batch of 2 is not sample 0 of a batch of 1: both of the batch are new.
+  g.samples = 2;
+  const auto batch = igpg::runGeneration(*catalogue_, g, {});
+  QVERIFY(batch.samples[0].sampleId != other.samples[0].sampleId);
+  QCOMPARE(catalogue_->samples().size(), samples + 3);
+  QCOMPARE(catalogue_->listRuns("finetune").size(), runs.size() + 6);
 }
 
 // A miniature of `igpg experiment`: the zoo is the one built above (reused), tokenizer
