@@ -56,8 +56,8 @@ struct FineTuningRow {
 // columns ignored; '#' lines skipped). Error(Format) naming `where` and the line.
 std::vector<FineTuningRow> fineTuningRowsFromCsv(const std::string& text, const std::string& where);
 // A fine-tuning run of the catalogue: kind "finetune", config {"method": ...}, `metric`
-// logged once per epoch (the step is the epoch); the run is one curve. Error(Config) naming the run
-// when its config lacks the method.
+// logged once per epoch (the step is the epoch); the run is one curve. Error(Config)
+// naming the run when its config lacks the method.
 std::vector<FineTuningRow> fineTuningRowsOfRun(const RunRecord& run, const std::vector<MetricPoint>& metrics,
                                                const std::string& metric);
 // Which comparison a fine-tuning run belongs to, so that runs of different pairs and

@@ -55,8 +55,9 @@ nlohmann::json storedArchitectureSpec(Catalogue& catalogue, const std::string& n
 // a family or a JSON object) or the name of a catalogue architecture that has one, it
 // must fit the dataset, and every file is checked against the architecture: a missing,
 // extra or misshapen tensor rejects the import, naming the file and the tensor. A SPEC's
-// rows get the resolved architecture. Any other text is kept as a label (networks this build cannot run are still worth
-// cataloguing; the pipelines refuse them later with a message).
+// rows get the resolved architecture. Any other text is kept as a label (networks this
+// build cannot run are still worth cataloguing; the pipelines refuse them later with a
+// message).
 ImportOptions importOptionsFor(Catalogue& catalogue, const std::string& arch, const std::string& dataset);
 
 // The directory for a run's files: <catalogue dir>/runs/<id>.
