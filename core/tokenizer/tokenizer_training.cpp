@@ -4,6 +4,7 @@
 #include "common/files.h"
 #include "common/runtime.h"
 #include "training/adamw.h"
+#include "training/lr_schedule.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -178,8 +179,7 @@ TokenizerTrainResult trainTokenizer(const std::vector<TokenizerExample>& zoo, co
     auto roles = chunks.roles.index_select(0, pick);
     auto mask = chunks.mask.index_select(0, pick);
     const double tau = schedule.at(step);
-    const double lr = options.finalLearningRate + 0.5 * (options.learningRate - options.finalLearningRate) *
-                                                      (1 + std::cos(M_PI * double(step) / double(options.steps)));
+    const double lr = cosineAnnealing(options.learningRate, options.finalLearningRate, step, options.steps);
     optimizer.setLearningRate(lr);
     VQLoss l = vqLoss(model, values, roles, mask, tau, options.gamma, options.beta);
     const VQForward& out = l.forward;

@@ -59,7 +59,7 @@ void StackOptimizer::zeroGrad() {
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
 }
 
-void StackOptimizer::step() {
+void StackOptimizer::step(double lrScale) {
   torch::NoGradGuard noGrad;
   ++steps_;
   const OptimizerOptions& o = options_;
@@ -75,10 +75,10 @@ void StackOptimizer::step() {
         else first_[i].mul_(o.momentum).add_(g);
         g = first_[i];
       }
-      p.addcmul_(g, lr, -1);
+      p.addcmul_(g, lr, -lrScale);
       continue;
     }
-    if (o.kind == OptimizerKind::AdamW) p.mul_(1 - lr * o.weightDecay);
+    if (o.kind == OptimizerKind::AdamW) p.mul_(1 - lr * (lrScale * o.weightDecay));
     else if (o.weightDecay != 0) g = g.add(p, o.weightDecay);
     if (!first_[i].defined()) {
       first_[i] = torch::zeros_like(p);
@@ -89,7 +89,7 @@ void StackOptimizer::step() {
     const double correction1 = 1 - std::pow(o.beta1, double(steps_));
     const double correction2 = 1 - std::pow(o.beta2, double(steps_));
     const torch::Tensor denom = (second_[i].sqrt() / std::sqrt(correction2)).add_(o.epsilon);
-    p.addcmul_(first_[i] / denom, lr, -1 / correction1);
+    p.addcmul_(first_[i] / denom, lr, -lrScale / correction1);
   }
 }
 

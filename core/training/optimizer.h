@@ -37,7 +37,9 @@ class StackOptimizer {
                  const std::vector<double>& learningRates, int64_t models);
 
   void zeroGrad();  // drops the gradients (PyTorch's set_to_none)
-  void step();
+  // One update with every model's learning rate multiplied by lrScale (a schedule's
+  // factor, the same for all models: they take their steps in lockstep).
+  void step(double lrScale = 1.0);
 
  private:
   std::vector<torch::Tensor> params_;

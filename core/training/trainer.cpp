@@ -124,7 +124,7 @@ std::vector<EpochStats> trainStack(arch::ModelStack& stack, const torch::Tensor&
       const torch::Tensor loss = perSample.sum() / double(nb);
       optimizer.zeroGrad();
       loss.backward();
-      optimizer.step();
+      optimizer.step(lrScale(options.schedule, (epoch - 1) * stepsPerEpoch + step, options.epochs * stepsPerEpoch));
       {
         torch::NoGradGuard noGrad;
         lossSum += perSample.detach().sum(1).to(torch::kFloat64);

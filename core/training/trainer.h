@@ -6,6 +6,7 @@
 
 #include "arch/model.h"
 #include "jobs/progress.h"
+#include "training/lr_schedule.h"
 #include "training/optimizer.h"
 
 #include <torch/types.h>
@@ -19,6 +20,7 @@ namespace igpg {
 struct TrainOptions {
   OptimizerOptions optimizer;
   std::vector<double> learningRates;  // one per model; empty: optimizer.learningRate for all
+  LrSchedule schedule = LrSchedule::Constant;  // over the epochs of this call
   int64_t batchSize = 64;             // the last minibatch of an epoch may be smaller
   int64_t epochs = 10;
   // One per model. Model g starts from the weights seeds[g] draws (arch::initialTensors)

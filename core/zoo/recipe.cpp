@@ -58,7 +58,7 @@ std::vector<int64_t> rangeOrList(const json& v, const std::string& where, const 
 
 void applyTraining(const json& t, RecipeTraining& r, const std::string& where) {
   checkKeys(t, {"optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs", "keep_epochs",
-                "train_samples"},
+                "train_samples", "lr_schedule"},
             where);
   if (t.contains("optimizer")) {
     if (!t["optimizer"].is_string()) fail(ErrorKind::Config, where + ".optimizer", "must be a string");
@@ -66,6 +66,14 @@ void applyTraining(const json& t, RecipeTraining& r, const std::string& where) {
       r.optimizer.kind = parseOptimizer(t["optimizer"].get<std::string>());
     } catch (const Error& e) {
       fail(ErrorKind::Config, where + ".optimizer", e.message());
+    }
+  }
+  if (t.contains("lr_schedule")) {
+    if (!t["lr_schedule"].is_string()) fail(ErrorKind::Config, where + ".lr_schedule", "must be a string");
+    try {
+      r.schedule = parseLrSchedule(t["lr_schedule"].get<std::string>());
+    } catch (const Error& e) {
+      fail(ErrorKind::Config, where + ".lr_schedule", e.message());
     }
   }
   if (t.contains("learning_rate")) r.optimizer.learningRate = positiveNumber(t["learning_rate"], where + ".learning_rate");
@@ -91,7 +99,7 @@ void finishTraining(RecipeTraining& r, const std::string& where) {
 }  // namespace
 
 nlohmann::json RecipeTraining::toJson() const {
-  return {{"optimizer", optimizerName(optimizer.kind)},
+  nlohmann::json j = {{"optimizer", optimizerName(optimizer.kind)},
           {"learning_rate", optimizer.learningRate},
           {"momentum", optimizer.momentum},
           {"weight_decay", optimizer.weightDecay},
@@ -99,6 +107,10 @@ nlohmann::json RecipeTraining::toJson() const {
           {"epochs", epochs},
           {"keep_epochs", keepEpochs},
           {"train_samples", trainSamples}};
+  // Absent when constant: the zoo builder keys finished work by this JSON, and zoos
+  // built before schedules existed trained with a constant rate.
+  if (schedule != LrSchedule::Constant) j["lr_schedule"] = lrScheduleName(schedule);
+  return j;
 }
 
 Recipe parseRecipe(const nlohmann::json& j, const std::string& source) {

@@ -6,7 +6,7 @@
 //     "description": "Tiny Model Zoo protocol",
 //     "training": {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 64,
 //                  "epochs": 50, "keep_epochs": [21, 22, 23, 24, 25],
-//                  "weight_decay": 0, "train_samples": 0},
+//                  "weight_decay": 0, "train_samples": 0, "lr_schedule": "constant"},
 //     "groups": [
 //       {"architectures": ["tinycnn"], "datasets": ["fashion-mnist", "digits"],
 //        "seeds": {"start": 0, "count": 20}, "learning_rates": [0.001],
@@ -16,10 +16,12 @@
 //
 // Every group trains the product architectures x datasets x seeds x learning_rates with
 // the recipe's training settings, overridden field by field by the group's own.
+// `lr_schedule` is "constant" or "cosine" (annealed to 0 over all the run's minibatches).
 // `seeds` is a list or {"start", "count"}; `train_samples` > 0 trains on a seeded subset
 // of the train split (0: all of it); `keep_epochs` may be a list or {"from", "to"}.
 #pragma once
 
+#include "training/lr_schedule.h"
 #include "training/optimizer.h"
 
 #include <nlohmann/json.hpp>
@@ -32,6 +34,7 @@ namespace igpg {
 
 struct RecipeTraining {
   OptimizerOptions optimizer;
+  LrSchedule schedule = LrSchedule::Constant;
   int64_t batchSize = 64;
   int64_t epochs = 10;
   std::vector<int64_t> keepEpochs;  // default: the last epoch

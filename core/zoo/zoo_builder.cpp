@@ -125,6 +125,7 @@ ZooBuildResult buildZoo(Catalogue& catalogue, const Recipe& recipe, const ZooBui
     const size_t count = stackPlan.seeds.size();
     TrainOptions trainOptions;
     trainOptions.optimizer = stackPlan.training.optimizer;
+    trainOptions.schedule = stackPlan.training.schedule;
     trainOptions.batchSize = stackPlan.training.batchSize;
     trainOptions.epochs = stackPlan.training.epochs;
     trainOptions.device = options.device;

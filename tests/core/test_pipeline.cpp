@@ -39,6 +39,7 @@ class PipelineTest : public QObject {
  private slots:
   void initTestCase();
   void recipeErrorsComeBeforeTraining();
+  void recipeScheduleIsRecordedOnlyWhenNotConstant();
   void zooBuildResumesAfterInterruption();
   void tokenizerReconstructsTheZoo();
   void priorRegeneratesTheZoo();
@@ -83,7 +84,25 @@ void PipelineTest::recipeErrorsComeBeforeTraining() {
   QVERIFY(bad(R"({"name":"x","groups":[{"architectures":[{"family":"mlp","hidden":"wide"}],"datasets":["digits"],"seeds":[0]}]})").find("hidden") != std::string::npos);
   QVERIFY(bad(R"({"name":"x","groups":[{"architectures":[{"family":"tinycnn","num_classes":3}],"datasets":["digits"],"seeds":[0]}]})").find("num_classes") != std::string::npos);
   QVERIFY(bad(R"({"name":"x","training":{"epochs":3,"keep_epochs":[5]},"groups":[{"architectures":["tinycnn"],"datasets":["digits"],"seeds":[0]}]})").find("keep_epochs") != std::string::npos);
+  QVERIFY(bad(R"({"name":"x","training":{"lr_schedule":"linear"},"groups":[{"architectures":["tinycnn"],"datasets":["digits"],"seeds":[0]}]})").find("training.lr_schedule") != std::string::npos);
   QCOMPARE(catalogue_->countModels(), int64_t(0));  // nothing written
+}
+
+// The training JSON keys finished zoo work: recipes written before schedules existed
+// must keep their keys, and a cosine recipe must not reuse constant-rate models.
+void PipelineTest::recipeScheduleIsRecordedOnlyWhenNotConstant() {
+  auto training = [](const char* fields) {
+    const auto text = std::string(R"({"name":"x","training":{)") + fields +
+                      R"(},"groups":[{"architectures":["tinycnn"],"datasets":["digits"],"seeds":[0]}]})";
+    return igpg::parseRecipe(nlohmann::json::parse(text), "x").groups[0].training;
+  };
+  const auto plain = training(R"("epochs":3)");
+  const auto constant = training(R"("epochs":3,"lr_schedule":"constant")");
+  const auto cosine = training(R"("epochs":3,"lr_schedule":"cosine")");
+  QVERIFY(!plain.toJson().contains("lr_schedule"));
+  QCOMPARE(constant.toJson(), plain.toJson());
+  QVERIFY(cosine.schedule == igpg::LrSchedule::Cosine);
+  QCOMPARE(cosine.toJson()["lr_schedule"].get<std::string>(), std::string("cosine"));
 }
 
 void PipelineTest::zooBuildResumesAfterInterruption() {

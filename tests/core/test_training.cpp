@@ -1,6 +1,6 @@
 // The stacked trainer: G models trained at once end where each ends trained alone with
-// the same seed; seeds decide everything; epochs are reported; training learns; bad
-// options and cancellation are handled.
+// the same seed; seeds decide everything; epochs are reported; training learns; the
+// cosine schedule anneals; bad options and cancellation are handled.
 #include "igpg_test.h"
 
 #include "arch/spec.h"
@@ -103,6 +103,7 @@ class TrainingTest : public QObject {
   void seedsDecideEverything();
   void everyEpochIsReported();
   void trainingLearns();
+  void cosineScheduleSettlesTheLastEpoch();
   void cancellationStopsBetweenSteps();
   void badOptionsAreRejected();
 };
@@ -133,6 +134,7 @@ void TrainingTest::stackedAdamWEqualsAlone() {
   igpg::TrainOptions o;
   o.optimizer.kind = igpg::OptimizerKind::AdamW;
   o.optimizer.weightDecay = 0.01;
+  o.schedule = igpg::LrSchedule::Cosine;  // the factor and the decoupled decay follow it
   o.batchSize = 16;
   o.epochs = 2;
   o.seeds = {3, 4};
@@ -202,6 +204,35 @@ void TrainingTest::trainingLearns() {
     QVERIFY2(after[g].top1 > 0.7, std::to_string(after[g].top1).c_str());  // chance: 0.25
     QVERIFY(after[g].loss < before[g].loss);
   }
+}
+
+void TrainingTest::cosineScheduleSettlesTheLastEpoch() {
+  QCOMPARE(igpg::lrScale(igpg::LrSchedule::Cosine, 0, 100), 1.0);
+  QVERIFY(std::fabs(igpg::lrScale(igpg::LrSchedule::Cosine, 50, 100) - 0.5) < 1e-12);
+  QVERIFY(std::fabs(igpg::lrScale(igpg::LrSchedule::Cosine, 100, 100)) < 1e-12);
+  QCOMPARE(igpg::lrScale(igpg::LrSchedule::Constant, 99, 100), 1.0);
+  QVERIFY(igpg::parseLrSchedule("cosine") == igpg::LrSchedule::Cosine);
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::parseLrSchedule("linear"));
+
+  // How far the weights move in the last of 4 epochs: the cosine's mean factor there is
+  // about 0.05 of the rate, so Adam moves them a small fraction of the constant rate's.
+  const DataShape data{1, 8, 8, 4};
+  const auto program = igpg::arch::resolveSpec(R"({"family":"mlp","hidden":[32]})", data).program();
+  const auto [train, test] = teacherData(256, 0, data);
+  auto lastEpochMove = [&](igpg::LrSchedule schedule) {
+    igpg::TrainOptions o = options(4, 32, {1});
+    o.optimizer.learningRate = 1e-2;
+    o.schedule = schedule;
+    igpg::StateDict before;
+    auto stack = igpg::trainModels(program, train.images, train.labels, o,
+                                   [&](const igpg::EpochStats& s, igpg::arch::ModelStack& st) {
+                                     if (s.epoch == 3) before = st->stateDict(0);
+                                   });
+    return maxWeightDiff(before, stack->stateDict(0));
+  };
+  const double constant = lastEpochMove(igpg::LrSchedule::Constant);
+  const double cosine = lastEpochMove(igpg::LrSchedule::Cosine);
+  QVERIFY2(cosine < 0.25 * constant, (std::to_string(cosine) + " vs " + std::to_string(constant)).c_str());
 }
 
 void TrainingTest::cancellationStopsBetweenSteps() {
