@@ -26,7 +26,8 @@ nlohmann::json agreementJson(const PairAgreement& a) {
           {"slope", jsonNumber(a.slope)},
           {"intercept", jsonNumber(a.intercept)},
           {"mean_abs_gap", jsonNumber(a.meanAbsGap)},
-          {"max_abs_gap", jsonNumber(a.maxAbsGap)}};
+          {"max_abs_gap", jsonNumber(a.maxAbsGap)},
+          {"within_noise", a.withinNoise}};
 }
 
 int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPreset& preset) {
@@ -64,11 +65,11 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   ExperimentResult r = runExperiment(*catalogue, o, ctx.job);
 
   Table table({"architecture", "dataset", "held_out", "params", "pretrained", "generated", "std", "best", "gap",
-               "random_init", "reconstructed", "novelty", "agreement"});
+               "noise", "random_init", "reconstructed", "novelty", "agreement"});
   for (const auto& p : r.pairs)
     table.add({p.architecture, p.dataset, p.heldOut ? "yes" : "", p.parameters, jsonNumber(p.pretrainedMean),
                jsonNumber(p.generatedMean), jsonNumber(p.generatedStd), jsonNumber(p.generatedBest), jsonNumber(p.gap),
-               jsonNumber(p.randomInit), jsonNumber(p.reconstructedMean), jsonNumber(p.relativeDistance),
+               jsonNumber(p.samplingNoise), jsonNumber(p.randomInit), jsonNumber(p.reconstructedMean), jsonNumber(p.relativeDistance),
                jsonNumber(p.agreement)});
   if (ctx.json) {
     printJson(ctx, {{"experiment", r.name},
@@ -77,6 +78,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
                     {"pearson_r", jsonNumber(r.agreement.pearsonR)},
                     {"mean_abs_gap", jsonNumber(r.agreement.meanAbsGap)},
                     {"max_abs_gap", jsonNumber(r.agreement.maxAbsGap)},
+                    {"within_noise", r.agreement.withinNoise},
                     {"seen", agreementJson(r.seenAgreement)},
                     {"held_out", agreementJson(r.heldOutAgreement)},
                     {"models", r.models},
@@ -94,7 +96,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   const auto agreementLine = [&](const char* over, const PairAgreement& a) {
     *ctx.out << std::fixed << std::setprecision(4) << "Pearson r = " << a.pearsonR << std::setprecision(2)
              << ", mean |gap| = " << a.meanAbsGap << " points, max |gap| = " << a.maxAbsGap << " points over " << over
-             << " (" << a.pairs << ")\n";
+             << " (" << a.pairs << "); " << a.withinNoise << " within twice their sampling noise\n";
   };
   *ctx.out << "\n";
   agreementLine("all pairs", r.agreement);

@@ -62,6 +62,11 @@ double standardDeviation(const std::vector<double>& values) {
   return std::sqrt(ss / static_cast<double>(values.size() - 1));
 }
 
+double standardError(const std::vector<double>& population, size_t draws) {
+  if (draws == 0) return kNaN;
+  return standardDeviation(population) / std::sqrt(static_cast<double>(draws));
+}
+
 double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   requireSameLength(x, y, "pearson");
   if (x.size() < 2) return kNaN;

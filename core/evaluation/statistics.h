@@ -16,6 +16,10 @@ double mean(const std::vector<double>& values);
 // bars of papers over seeds); 0 for a single value, NaN for none.
 double standardDeviation(const std::vector<double>& values);
 
+// Standard error of the mean of `draws` values drawn at random from `population`: its
+// sample standard deviation over sqrt(draws). NaN for no population or no draws.
+double standardError(const std::vector<double>& population, size_t draws);
+
 // Pearson correlation coefficient of paired samples. Throws Error(Mismatch) when the
 // lengths differ; NaN when it is undefined (fewer than two pairs, or a constant side).
 double pearson(const std::vector<double>& x, const std::vector<double>& y);

@@ -200,6 +200,7 @@ PairAgreement pairAgreement(const std::vector<PairResult>& pairs, const std::fun
       x.push_back(row.pretrainedMean);
       y.push_back(row.generatedMean);
       gaps.push_back(std::abs(row.gap));
+      if (std::abs(row.gap) <= 2 * row.samplingNoise) ++a.withinNoise;
     }
   a.pairs = int64_t(x.size());
   if (gaps.empty()) return a;
@@ -337,6 +338,8 @@ ExperimentResult runExperiment(Catalogue& catalogue, const ExperimentOptions& op
     row.generatedStd = row.generated.size() > 1 ? stats::standardDeviation(row.generated) : 0.0;
     row.generatedBest = *std::max_element(row.generated.begin(), row.generated.end());
     row.gap = row.generatedMean - row.pretrainedMean;
+    row.pretrainedStd = stats::standardDeviation(pretrained);
+    row.samplingNoise = stats::standardError(pretrained, row.generated.size());
     row.relativeDistance = distances.empty() ? NAN : stats::mean(distances);
     row.agreement = agreements.empty() ? NAN : stats::mean(agreements);
     result.pairs.push_back(std::move(row));
@@ -425,14 +428,15 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   // Every number, one CSV per table.
   std::ostringstream pairs;
   pairs << "architecture,dataset,held_out,parameters,tokens,blocks,pretrained_models,pretrained_mean_top1,"
-           "pretrained_best_top1,generated_mean_top1,generated_std_top1,generated_best_top1,gap,random_init_top1,"
-           "reconstructed_mean_top1,novelty_relative_distance,novelty_agreement,sample_seconds\n";
+           "pretrained_std_top1,pretrained_best_top1,generated_mean_top1,generated_std_top1,generated_best_top1,gap,"
+           "sampling_noise,random_init_top1,reconstructed_mean_top1,novelty_relative_distance,novelty_agreement,"
+           "sample_seconds\n";
   for (const auto& r : result.pairs)
     pairs << csvField(r.architecture) << "," << csvField(r.dataset) << "," << (r.heldOut ? 1 : 0) << ","
           << r.parameters << "," << r.tokens << "," << r.blocks << "," << r.pretrainedCount << ","
-          << csvNumber(r.pretrainedMean) << "," << csvNumber(r.pretrainedBest) << "," << csvNumber(r.generatedMean)
-          << "," << csvNumber(r.generatedStd) << "," << csvNumber(r.generatedBest) << "," << csvNumber(r.gap) << ","
-          << csvNumber(r.randomInit) << "," << csvNumber(r.reconstructedMean) << "," << csvNumber(r.relativeDistance)
+          << csvNumber(r.pretrainedMean) << "," << csvNumber(r.pretrainedStd) << "," << csvNumber(r.pretrainedBest)
+          << "," << csvNumber(r.generatedMean) << "," << csvNumber(r.generatedStd) << "," << csvNumber(r.generatedBest)
+          << "," << csvNumber(r.gap) << "," << csvNumber(r.samplingNoise) << "," << csvNumber(r.randomInit) << "," << csvNumber(r.reconstructedMean) << "," << csvNumber(r.relativeDistance)
           << "," << csvNumber(r.agreement) << "," << csvNumber(r.sampleSeconds) << "\n";
   write("pairs.csv", pairs.str());
 
@@ -543,21 +547,26 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << " generated networks per pair, with no training, against the zoo's checkpoints of the same pair. "
         "Novelty: distance to the nearest training checkpoint over the median distance between two checkpoints "
         "(near 0 is a copy), and the share of test predictions equal to that checkpoint's. Reconstructed: the "
-        "same checkpoints encoded and decoded by the tokenizer.\n\n";
+        "same checkpoints encoded and decoded by the tokenizer. Noise: the pretrained standard deviation over the "
+        "square root of the number of samples, the standard error of the generated mean if the generator returned "
+        "the pair's checkpoints drawn at random; a gap of that size is sampling, not the generator.\n\n";
   md << "| architecture | dataset |" << (holdOut ? " held out |" : "")
-     << " params | tokens | pretrained | generated mean ± std | best | gap | reconstructed | novelty dist | agreement |\n";
-  md << "|---|---|" << (holdOut ? "---|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+     << " params | tokens | pretrained | generated mean ± std | best | gap | noise | reconstructed | novelty dist | "
+        "agreement |\n";
+  md << "|---|---|" << (holdOut ? "---|" : "") << "---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : result.pairs)
     md << "| " << r.architecture << " | " << r.dataset << " |" << (holdOut ? (r.heldOut ? " yes |" : " |") : "")
        << " " << r.parameters << " | " << r.tokens << " | "
        << fixed(r.pretrainedMean) << " | " << fixed(r.generatedMean) << " ± " << fixed(r.generatedStd) << " | "
-       << fixed(r.generatedBest) << " | " << fixed(r.gap) << " | " << fixed(r.reconstructedMean) << " | "
+       << fixed(r.generatedBest) << " | " << fixed(r.gap) << " | " << fixed(r.samplingNoise) << " | "
+       << fixed(r.reconstructedMean) << " | "
        << fixed(r.relativeDistance) << " | " << fixed(r.agreement) << " |\n";
   const auto agreementLine = [&](const char* over, const PairAgreement& a) {
     md << "\nPearson r (generated mean vs pretrained mean over " << over << ", " << a.pairs
        << ") = " << fixed(a.pearsonR, 4) << "; regression generated = " << fixed(a.slope, 3) << " x pretrained + "
        << fixed(a.intercept, 2) << "; mean |gap| = " << fixed(a.meanAbsGap) << " points, max |gap| = "
-       << fixed(a.maxAbsGap) << " points.\n";
+       << fixed(a.maxAbsGap) << " points; " << a.withinNoise << " of " << a.pairs
+       << " pairs within twice their sampling noise.\n";
   };
   agreementLine("all pairs", result.agreement);
   if (result.seenAgreement.pairs > 0 && result.heldOutAgreement.pairs > 0) {

@@ -73,6 +73,11 @@ struct PairResult {
   bool heldOut = false;                              // some of its checkpoints were held out
   int64_t pretrainedCount = 0;                       // the held-out checkpoints when heldOut, else all
   double pretrainedMean = 0, pretrainedBest = 0;     // top-1, percent
+  double pretrainedStd = 0;                          // over those checkpoints
+  // pretrainedStd / sqrt(samples): the standard error of the generated mean if the
+  // generator returned checkpoints of the pair drawn at random. A gap of this size is
+  // what sampling alone gives, however faithful the generator.
+  double samplingNoise = 0;
   std::vector<double> generated;                     // top-1 per sample, percent
   double generatedMean = 0, generatedStd = 0, generatedBest = 0;
   double gap = 0;                                    // generated mean - pretrained mean
@@ -96,6 +101,7 @@ struct PairAgreement {
   int64_t pairs = 0;
   double pearsonR = NAN, slope = NAN, intercept = NAN;
   double meanAbsGap = NAN, maxAbsGap = NAN;
+  int64_t withinNoise = 0;  // pairs whose |gap| is at most twice their sampling noise
 };
 
 struct ExperimentResult {

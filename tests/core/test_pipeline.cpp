@@ -400,6 +400,12 @@ void PipelineTest::experimentReportHoldsTheComputedNumbers() {
   QVERIFY(md.find("over the seen pairs") == std::string::npos);  // no hold-out, one group
   QCOMPARE(r.agreement.pairs, int64_t(2));
   QCOMPARE(r.agreement.meanAbsGap, 0.5 * (std::abs(r.pairs[0].gap) + std::abs(r.pairs[1].gap)));
+  // One checkpoint per pair: no spread, so no sampling noise, and only an exact match
+  // counts as within it.
+  for (const auto& pair : r.pairs) QCOMPARE(pair.samplingNoise, 0.0);
+  QCOMPARE(r.agreement.withinNoise, int64_t(std::count_if(r.pairs.begin(), r.pairs.end(),
+                                                          [](const igpg::PairResult& p) { return p.gap == 0; })));
+  QVERIFY(md.find("pairs within twice their sampling noise") != std::string::npos);
   QCOMPARE(r.heldOutAgreement.pairs, int64_t(0));
 
   // The samples are in the catalogue with the prior run that made them, each pair's with

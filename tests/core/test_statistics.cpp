@@ -72,6 +72,9 @@ void StatisticsTest::meanAndSampleStd() {
   // Sum of squared deviations 32 over n - 1 = 7.
   QVERIFY(near(igpg::stats::standardDeviation({2, 4, 4, 4, 5, 5, 7, 9}), std::sqrt(32.0 / 7.0)));
   QCOMPARE(igpg::stats::standardDeviation({3.5}), 0.0);
+  QVERIFY(near(igpg::stats::standardError({2, 4, 4, 4, 5, 5, 7, 9}, 5), std::sqrt(32.0 / 7.0 / 5.0)));
+  QCOMPARE(igpg::stats::standardError({3.5}, 5), 0.0);
+  QVERIFY(std::isnan(igpg::stats::standardError({1, 2}, 0)));
   QVERIFY(std::isnan(igpg::stats::mean({})));
 }
 
