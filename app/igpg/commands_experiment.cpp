@@ -69,8 +69,8 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   for (const auto& p : r.pairs)
     table.add({p.architecture, p.dataset, p.heldOut ? "yes" : "", p.parameters, jsonNumber(p.pretrainedMean),
                jsonNumber(p.generatedMean), jsonNumber(p.generatedStd), jsonNumber(p.generatedBest), jsonNumber(p.gap),
-               jsonNumber(p.samplingNoise), jsonNumber(p.randomInit), jsonNumber(p.reconstructedMean), jsonNumber(p.relativeDistance),
-               jsonNumber(p.agreement)});
+               jsonNumber(p.samplingNoise), jsonNumber(p.randomInit), jsonNumber(p.reconstructedMean),
+               jsonNumber(p.relativeDistance), jsonNumber(p.agreement)});
   if (ctx.json) {
     printJson(ctx, {{"experiment", r.name},
                     {"recipe", r.recipe},

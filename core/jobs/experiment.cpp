@@ -436,8 +436,9 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
           << r.parameters << "," << r.tokens << "," << r.blocks << "," << r.pretrainedCount << ","
           << csvNumber(r.pretrainedMean) << "," << csvNumber(r.pretrainedStd) << "," << csvNumber(r.pretrainedBest)
           << "," << csvNumber(r.generatedMean) << "," << csvNumber(r.generatedStd) << "," << csvNumber(r.generatedBest)
-          << "," << csvNumber(r.gap) << "," << csvNumber(r.samplingNoise) << "," << csvNumber(r.randomInit) << "," << csvNumber(r.reconstructedMean) << "," << csvNumber(r.relativeDistance)
-          << "," << csvNumber(r.agreement) << "," << csvNumber(r.sampleSeconds) << "\n";
+          << "," << csvNumber(r.gap) << "," << csvNumber(r.samplingNoise) << "," << csvNumber(r.randomInit) << ","
+          << csvNumber(r.reconstructedMean) << "," << csvNumber(r.relativeDistance) << "," << csvNumber(r.agreement)
+          << "," << csvNumber(r.sampleSeconds) << "\n";
   write("pairs.csv", pairs.str());
 
   std::ostringstream samples;
