@@ -677,8 +677,8 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
     md << "\n";
   }
   if (!result.plotsRendered)
-    md << "\nPlots were skipped: this igpg was built without the GUI (IGPG_BUILD_GUI=OFF); every plotted number is "
-          "in the CSV files.\n";
+    md << "\nPlots were skipped (`--no-plots`, or an igpg built without the GUI: IGPG_BUILD_GUI=OFF); every "
+          "plotted number is in the CSV files.\n";
   write("report.md", md.str());
 }
 
