@@ -105,17 +105,6 @@ std::vector<int64_t> applyHoldOut(Catalogue& catalogue, const HoldOut& holdOut, 
 
 }  // namespace
 
-TokenizerTrainOptions ExperimentOptions::defaultTokenizer() {
-  TokenizerTrainOptions t;
-  t.steps = 1500;
-  t.batchSize = 256;
-  // Measured on the default zoo, 1,500 steps on 2 cores: a 1,024-wide decoder left 0.020
-  // relative RMSE and lost up to 0.84 point on the digits MLP (3:24); 1,536 leaves 0.013
-  // and 0.34 point (4:19); 2,048 is no better (0.013) and takes 4:58.
-  t.config.vq.denseHidden = 1536;
-  return t;
-}
-
 PriorTrainOptions ExperimentOptions::defaultPrior() {
   PriorTrainOptions p;
   p.gpt.contextLength = 256;

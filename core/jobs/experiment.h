@@ -44,7 +44,7 @@ struct ExperimentOptions {
   std::string reportDir;           // default: report/<name>
   int64_t samples = 5;             // generated networks per pair
   torch::Device device = torch::kCPU;
-  TokenizerTrainOptions tokenizer = defaultTokenizer();
+  TokenizerTrainOptions tokenizer;
   PriorTrainOptions prior = defaultPrior();
   SamplingOptions sampling = defaultSampling();
   HoldOut holdOut;
@@ -57,7 +57,6 @@ struct ExperimentOptions {
   PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
 
   // Settings that fit the default zoo's budget on two CPU cores.
-  static TokenizerTrainOptions defaultTokenizer();
   static PriorTrainOptions defaultPrior();
   // Half temperature: the prior's uncertainty between zoo members (which seed a network
   // continues) stays a choice, while one unlikely token no longer breaks a network.
