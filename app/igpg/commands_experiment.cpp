@@ -123,7 +123,7 @@ const std::vector<OptionSpec> kExperimentOptions = {
     {"report", "DIR", "report folder (default report/NAME)"},
     {"tokenizer-steps", "N", "tokenizer training steps"},
     {"prior-steps", "N", "prior training steps"},
-    {"temperature", "T", "sampling temperature (default " + formatCell(ExperimentOptions::defaultSampling().temperature) + ")"},
+    {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
     {"hold-out-arch", "SPEC", "train without this architecture's checkpoints (replaces the experiment's hold-out)", true},

@@ -314,7 +314,7 @@ const Registration generate{Command{
     {{"arch", "SPEC", "architecture: preset, JSON SPEC (igpg arch list) or an architecture of the catalogue (igpg zoo list)"},
      {"dataset", "NAME", "dataset or derived task (igpg datasets list)"},
      {"n", "N", "samples (default 5)", false, 'n'},
-     {"temperature", "T", "sampling temperature (default 1; 0: greedy)"},
+     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + "; 0: greedy)"},
      {"top-k", "K", "sample among the K most likely tokens (default: all)"},
      {"top-p", "P", "nucleus sampling mass (default 1)"},
      {"seed", "N", "sampling seed (default 0)"},

@@ -105,27 +105,11 @@ std::vector<int64_t> applyHoldOut(Catalogue& catalogue, const HoldOut& holdOut, 
 
 }  // namespace
 
-PriorTrainOptions ExperimentOptions::defaultPrior() {
-  PriorTrainOptions p;
-  p.gpt.contextLength = 256;
-  p.gpt.layers = 2;
-  p.steps = 300;
-  p.batchSize = 16;
-  p.learningRate = 3e-3;
-  return p;
-}
-
 FineTuneOptions ExperimentOptions::defaultFineTune() {
   FineTuneOptions f;
   f.epochs = 1;
   f.trainSamples = 6000;
   return f;
-}
-
-SamplingOptions ExperimentOptions::defaultSampling() {
-  SamplingOptions s;
-  s.temperature = 0.5;
-  return s;
 }
 
 const std::vector<ExperimentPreset>& experimentPresets() {

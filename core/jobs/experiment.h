@@ -45,8 +45,8 @@ struct ExperimentOptions {
   int64_t samples = 5;             // generated networks per pair
   torch::Device device = torch::kCPU;
   TokenizerTrainOptions tokenizer;
-  PriorTrainOptions prior = defaultPrior();
-  SamplingOptions sampling = defaultSampling();
+  PriorTrainOptions prior;
+  SamplingOptions sampling;
   HoldOut holdOut;
   // Fine-tuning of the generated networks against as many random initializations; with a
   // hold-out, of the held-out pairs only (generalization is the question there). Epoch 0
@@ -56,11 +56,6 @@ struct ExperimentOptions {
   int64_t maxStack = 32;
   PlotRenderer renderer;           // empty: the report keeps CSV files and says plots were skipped
 
-  // Settings that fit the default zoo's budget on two CPU cores.
-  static PriorTrainOptions defaultPrior();
-  // Half temperature: the prior's uncertainty between zoo members (which seed a network
-  // continues) stays a choice, while one unlikely token no longer breaks a network.
-  static SamplingOptions defaultSampling();
   // One epoch on a fixed 6,000-image subset: the paper's epoch-1 comparison of generated
   // weights against training from scratch, at a cost the demo's budget allows.
   static FineTuneOptions defaultFineTune();

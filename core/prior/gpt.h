@@ -17,8 +17,11 @@ namespace igpg {
 
 struct GPTOptions {
   int64_t vocabSize = 1024;   // codebook size of the tokenizer
-  int64_t contextLength = 512;  // N_max: weight tokens per window
-  int64_t layers = 4;
+  // N_max: weight tokens per window. The defaults fit the default zoo's budget on two CPU
+  // cores (networks of 40-200 tokens, 300 steps in about 3 minutes); longer networks go
+  // through Algorithm 1's blocks.
+  int64_t contextLength = 256;
+  int64_t layers = 2;
   int64_t heads = 4;
   int64_t width = 128;
   double dropout = 0.0;
