@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace igpg::arch {
@@ -148,7 +149,10 @@ Family resnet() {
     int64_t depth = 2;
     for (int64_t n : ints(v["blocks"])) depth += 2 * n;
     const int64_t width = v["width"].get<int64_t>();
-    return "resnet" + std::to_string(depth) + (width == 16 ? "" : "_w" + std::to_string(width));
+    const auto b = ints(v["blocks"]);
+    const bool uniform = std::all_of(b.begin(), b.end(), [&](int64_t n) { return n == b.front(); });
+    return "resnet" + std::to_string(depth) + (uniform ? "" : "_b" + joined(b, "-")) +
+           (width == 16 ? "" : "_w" + std::to_string(width));
   };
   f.build = [](const json& v, const InputShape& in) {
     const int64_t classes = v["num_classes"].get<int64_t>();
@@ -201,7 +205,12 @@ Family vgg() {
   f.displayName = [](const json& v) {
     int64_t depth = 1 + int64_t(v["classifier"].size());
     for (const auto& e : v["layers"]) depth += e.is_string() ? 0 : 1;
-    return "vgg" + std::to_string(depth) + (v["batch_norm"].get<bool>() ? "_bn" : "");
+    // Depth alone names several networks; the presets keep their short names (see nameOf).
+    std::string layers;
+    for (const auto& e : v["layers"]) layers += (layers.empty() ? "" : "-") + (e.is_string() ? "M" : e.dump());
+    const auto hidden = ints(v["classifier"]);
+    return "vgg" + std::to_string(depth) + (v["batch_norm"].get<bool>() ? "_bn" : "") + "_c" + layers +
+           (hidden.empty() ? "" : "_h" + joined(hidden, "-"));
   };
   f.build = [](const json& v, const InputShape& in) {
     const int64_t classes = v["num_classes"].get<int64_t>();

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace igpg::arch {
@@ -195,6 +196,32 @@ ArchSpec resolveSpec(const std::string& spec, const DataShape& data) {
   return resolveSpecJson(parsed, data);
 }
 
+namespace {
+
+void withDefaults(const Family& family, nlohmann::json& fields) {
+  for (const auto& f : family.fields)
+    if (!fields.contains(f.name) && !f.defaultValue.is_null()) fields[f.name] = f.defaultValue;
+  if (family.completeDefaults) family.completeDefaults(fields);
+}
+
+// A preset's name when the fields are that preset's (the dataset's fields aside), else the
+// family's name for them: a name must never be a preset's that builds another network, or
+// `--arch NAME` copied from a table would silently generate for a different architecture.
+std::string nameOf(const Family& family, const nlohmann::json& fields) {
+  for (const Preset& preset : presets()) {
+    if (preset.family != family.name) continue;
+    nlohmann::json own = preset.fields;
+    withDefaults(family, own);
+    const bool same = std::all_of(family.fields.begin(), family.fields.end(), [&](const FieldDef& f) {
+      return f.data != DataField::None || own.value(f.name, nlohmann::json()) == fields.value(f.name, nlohmann::json());
+    });
+    if (same) return preset.name;
+  }
+  return family.displayName(fields);
+}
+
+}  // namespace
+
 ArchSpec resolveSpecJson(const nlohmann::json& spec, const DataShape& data) {
   if (!spec.is_object()) fail(ErrorKind::Config, "spec", "expected a JSON object with a \"family\"");
   if (data.channels < 1 || data.height < 1 || data.width < 1 || data.classes < 1)
@@ -226,9 +253,7 @@ ArchSpec resolveSpecJson(const nlohmann::json& spec, const DataShape& data) {
     }
     fields[key] = validateField(*f, value);
   }
-  for (const auto& f : family->fields)
-    if (!fields.contains(f.name) && !f.defaultValue.is_null()) fields[f.name] = f.defaultValue;
-  if (family->completeDefaults) family->completeDefaults(fields);
+  withDefaults(*family, fields);
   for (const auto& f : family->fields)
     if (f.data != DataField::None) resolveDataField(f, fields, data);
 
@@ -236,7 +261,7 @@ ArchSpec resolveSpecJson(const nlohmann::json& spec, const DataShape& data) {
   out.family_ = family->name;
   out.data_ = data;
   out.program_ = family->build(fields, InputShape{data.channels, data.height, data.width});
-  out.name_ = family->displayName(fields);
+  out.name_ = nameOf(*family, fields);
   out.description_ = out.name_;
   for (size_t i = 0; i < family->fields.size(); ++i) {
     const FieldDef& f = family->fields[i];

@@ -274,6 +274,8 @@ void ArchTest::differentFieldsDescribeDifferently() {
       "resnet20",
       R"({"family":"resnet","blocks":[3,3,4]})",
       R"({"family":"resnet","width":32})",
+      R"({"family":"resnet","blocks":[1,2,3]})",
+      R"({"family":"resnet","blocks":[2,2,2]})",
       "resnet32",
       "tinycnn",
       R"({"family":"tinycnn","hidden":21})",
@@ -284,6 +286,7 @@ void ArchTest::differentFieldsDescribeDifferently() {
       "vgg4_bn",
       R"({"family":"vgg","batch_norm":false})",
       R"({"family":"vgg","classifier":[64]})",
+      R"({"family":"vgg","layers":[4,"M",8,"M",16,"M"]})",
       "mobilenetv2_x0_5",
       R"({"family":"mobilenetv2","width_multiplier":0.5,"final_layer_channels":640})",
   };
@@ -291,9 +294,19 @@ void ArchTest::differentFieldsDescribeDifferently() {
   for (const auto& s : specs) {
     const auto spec = resolveSpec(s, kMnist);
     descriptions.insert(spec.description());
+    names.insert(spec.name());
     canonical.insert(spec.canonicalJson());
   }
   QCOMPARE(descriptions.size(), specs.size());
+  // Names are typed back as --arch: one copied from a table must build that network.
+  QCOMPARE(names.size(), specs.size());
+  for (const auto& s : specs) {
+    const auto spec = resolveSpec(s, kMnist);
+    if (igpg::arch::findPreset(spec.name())) QCOMPARE(resolveSpec(spec.name(), kMnist).canonicalJson(), spec.canonicalJson());
+  }
+  QCOMPARE(resolveSpec(R"({"family":"resnet","blocks":[3,3,3]})", kMnist).name(), std::string("resnet20"));
+  QCOMPARE(resolveSpec(R"({"family":"vgg","layers":[32,"M",64,"M",128,128,"M",256,256,"M"],"classifier":[256]})", kMnist).name(),
+           std::string("vgg8_bn"));
   QCOMPARE(canonical.size(), specs.size());
   // The dataset's fields are part of the description too: they change the weights.
   QVERIFY(resolveSpec("resnet20", kCifar10).description() != resolveSpec("resnet20", kCifar100).description());
