@@ -109,10 +109,10 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
            << r.priorRun << (r.priorReused ? " (reused)" : "") << "; " << std::setprecision(1) << r.totalSeconds
            << " s in total\n"
            << "report: " << r.reportDir << "/report.md"
-           << (r.plotsRendered ? ""
-               : args.has("no-plots")
-                   ? " (plots skipped: --no-plots; their numbers are in the CSV files)"
-                   : " (plots skipped: built without the GUI; their numbers are in the CSV files)")
+           << (r.plotsRendered ? std::string()
+                               : std::string(" (plots skipped: ") +
+                                     (args.has("no-plots") ? "--no-plots" : "built without the GUI") +
+                                     "; their numbers are in the CSV files)")
            << "\nbrowse it in the studio: igpg-studio --catalogue " << ctx.cataloguePath << "\n";
   return 0;
 }

@@ -146,10 +146,10 @@ Family resnet() {
   f.fields = {blocks, field("width", FieldType::Int, 16, "channels of the first stage"), inChannelsField(),
               numClassesField()};
   f.displayName = [](const json& v) {
-    int64_t depth = 2;
-    for (int64_t n : ints(v["blocks"])) depth += 2 * n;
-    const int64_t width = v["width"].get<int64_t>();
     const auto b = ints(v["blocks"]);
+    int64_t depth = 2;
+    for (int64_t n : b) depth += 2 * n;
+    const int64_t width = v["width"].get<int64_t>();
     const bool uniform = std::all_of(b.begin(), b.end(), [&](int64_t n) { return n == b.front(); });
     return "resnet" + std::to_string(depth) + (uniform ? "" : "_b" + joined(b, "-")) +
            (width == 16 ? "" : "_w" + std::to_string(width));
@@ -203,12 +203,14 @@ Family vgg() {
   f.fields = {layers, field("batch_norm", FieldType::Bool, true, "batch norm after each conv"), classifier,
               inChannelsField(), inputSizeField(), numClassesField()};
   f.displayName = [](const json& v) {
-    int64_t depth = 1 + int64_t(v["classifier"].size());
-    for (const auto& e : v["layers"]) depth += e.is_string() ? 0 : 1;
     // Depth alone names several networks; the presets keep their short names (see nameOf).
-    std::string layers;
-    for (const auto& e : v["layers"]) layers += (layers.empty() ? "" : "-") + (e.is_string() ? "M" : e.dump());
     const auto hidden = ints(v["classifier"]);
+    int64_t depth = 1 + int64_t(hidden.size());
+    std::string layers;
+    for (const auto& e : v["layers"]) {
+      depth += e.is_string() ? 0 : 1;
+      layers += (layers.empty() ? "" : "-") + (e.is_string() ? "M" : e.dump());
+    }
     return "vgg" + std::to_string(depth) + (v["batch_norm"].get<bool>() ? "_bn" : "") + "_c" + layers +
            (hidden.empty() ? "" : "_h" + joined(hidden, "-"));
   };
