@@ -21,24 +21,29 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t width, int64_t heads, d
 }
 
 torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
-                                               int64_t past) {
+                                               const torch::Tensor& position, const torch::Tensor& masked) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), hd = C / heads_;
   auto parts = qkv(x).split(C, 2);                                   // 3 x (B, T, C)
   auto q = parts[0].view({B, T, heads_, hd}).transpose(1, 2);        // (B, H, T, hd)
   auto k = parts[1].view({B, T, heads_, hd}).transpose(1, 2);
   auto v = parts[2].view({B, T, heads_, hd}).transpose(1, 2);
-  if (cacheK) {
-    cacheK->narrow(2, past, T).copy_(k);
-    cacheV->narrow(2, past, T).copy_(v);
-    k = cacheK->narrow(2, 0, past + T);                              // (B, H, past+T, hd)
-    v = cacheV->narrow(2, 0, past + T);
+  const bool step = position.defined();
+  if (step) {
+    TORCH_CHECK(T == 1 && cacheK, "attention: a decoding step takes one token and a cache, got ", T, " tokens");
+    cacheK->index_copy_(2, position, k);
+    cacheV->index_copy_(2, position, v);
+    k = *cacheK;                                                     // (B, H, maxLength, hd)
+    v = *cacheV;
+  } else if (cacheK) {
+    cacheK->narrow(2, 0, T).copy_(k);
+    cacheV->narrow(2, 0, T).copy_(v);
   }
-  const int64_t S = k.size(2);
   auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));  // (B, H, T, S)
-  if (T > 1) {
-    // Query i (absolute past + i) sees keys 0..past+i.
-    auto rows = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(1) + past;
-    auto cols = torch::arange(S, x.options().dtype(torch::kInt64)).unsqueeze(0);
+  if (step) {
+    att = att.masked_fill(masked, -std::numeric_limits<float>::infinity());
+  } else if (T > 1) {
+    auto rows = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(1);
+    auto cols = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(0);
     att = att.masked_fill(cols > rows, -std::numeric_limits<float>::infinity());
   }
   att = torch::softmax(att, -1);
@@ -57,8 +62,8 @@ GPTBlockImpl::GPTBlockImpl(int64_t width, int64_t heads, double dropout) : dropo
 }
 
 torch::Tensor GPTBlockImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
-                                    int64_t past) {
-  auto h = x + attn(ln1(x), cacheK, cacheV, past);
+                                    const torch::Tensor& position, const torch::Tensor& masked) {
+  auto h = x + attn(ln1(x), cacheK, cacheV, position, masked);
   auto m = out(F::gelu(fc(ln2(h))));
   if (dropout_ > 0 && is_training()) m = F::dropout(m, F::DropoutFuncOptions().p(dropout_).training(true));
   return h + m;
@@ -116,18 +121,26 @@ torch::Tensor GPTImpl::structureEmbedding(const TokenStructure& s) {
   return structureProjection(features) + roleEmbedding(s.roles) + inChunkEmbedding(s.inChunk);  // (B, T, C)
 }
 
-torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache) {
-  const int64_t past = cache ? cache->length : 0;
+torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache, bool step) {
   const int64_t T = x.size(1);
-  TORCH_CHECK(past + T <= positionEmbedding->weight.size(0), "GPT: ", past + T,
-              " positions exceed the prior's context of ", positionEmbedding->weight.size(0));
-  auto positions = torch::arange(past, past + T, x.options().dtype(torch::kInt64));
+  TORCH_CHECK(T <= positionEmbedding->weight.size(0), "GPT: ", T, " positions exceed the prior's context of ",
+              positionEmbedding->weight.size(0));
+  TORCH_CHECK(!step || T == 1, "GPT: a decoding step takes one token, got ", T);
+  torch::Tensor position, masked;
+  if (step) {
+    position = cache->length;                  // (1)
+    masked = cache->positions > position;      // (maxLength): keys not written yet
+  }
+  auto positions = step ? position : torch::arange(T, x.options().dtype(torch::kInt64));
   auto h = x + positionEmbedding(positions).unsqueeze(0);  // (B, T, C)
   for (size_t i = 0; i < blocks->size(); ++i) {
     auto block = blocks[i]->as<GPTBlock>();
-    h = cache ? block->forward(h, &cache->keys[i], &cache->values[i], past) : block->forward(h);
+    h = cache ? block->forward(h, &cache->keys[i], &cache->values[i], position, masked) : block->forward(h);
   }
-  if (cache) cache->length += T;
+  if (step)
+    cache->length.add_(1);
+  else if (cache)
+    cache->length.fill_(T);
   return head(lnFinal(h));  // (B, T, V)
 }
 
@@ -140,7 +153,7 @@ torch::Tensor GPTImpl::forward(const torch::Tensor& prefix, const torch::Tensor&
   auto s = structureEmbedding(structure);                                         // (B, T, C)
   x = torch::cat({x.narrow(1, 0, P - 1), x.narrow(1, P - 1, T) + s}, 1);
   (void)B;
-  return run(x, nullptr).narrow(1, P - 1, T);  // (B, T, V)
+  return run(x, nullptr, false).narrow(1, P - 1, T);  // (B, T, V)
 }
 
 KVCache GPTImpl::newCache(int64_t batch, int64_t maxLength, torch::Device device) const {
@@ -151,6 +164,8 @@ KVCache GPTImpl::newCache(int64_t batch, int64_t maxLength, torch::Device device
     cache.keys.push_back(torch::zeros({batch, options_.heads, maxLength, hd}, opts));
     cache.values.push_back(torch::zeros({batch, options_.heads, maxLength, hd}, opts));
   }
+  cache.length = torch::zeros({1}, opts.dtype(torch::kInt64));
+  cache.positions = torch::arange(maxLength, opts.dtype(torch::kInt64));
   return cache;
 }
 
@@ -162,13 +177,12 @@ torch::Tensor GPTImpl::start(KVCache& cache, const torch::Tensor& prefix, const 
               " context tokens and the next one");
   auto x = c > 0 ? torch::cat({prefix, tokenEmbedding(context)}, 1) : prefix;  // (B, P+c, C)
   x = torch::cat({x.narrow(1, 0, P - 1), x.narrow(1, P - 1, c + 1) + structureEmbedding(structure)}, 1);
-  cache.length = 0;
-  return run(x, &cache).select(1, P + c - 1);  // (B, V)
+  return run(x, &cache, false).select(1, P + c - 1);  // (B, V)
 }
 
 torch::Tensor GPTImpl::step(KVCache& cache, const torch::Tensor& token, const TokenStructure& next) {
   auto x = tokenEmbedding(token.reshape({-1, 1})) + structureEmbedding(next);  // (B, 1, C)
-  return run(x, &cache).select(1, 0);                                          // (B, V)
+  return run(x, &cache, true).select(1, 0);                                    // (B, V)
 }
 
 }  // namespace igpg

@@ -42,17 +42,23 @@ struct TokenStructure {
 };
 
 // Keys and values of every layer for incremental decoding: (B, H, maxLength, head_dim).
+// The filled length lives on the cache's device, and a decoding step attends over all
+// maxLength positions with the unfilled ones masked: every step then has the same shapes
+// and addresses, so the sampler can record one step as a CUDA graph and replay it.
 struct KVCache {
   std::vector<torch::Tensor> keys, values;
-  int64_t length = 0;
+  torch::Tensor length;     // (1) int64: positions filled
+  torch::Tensor positions;  // (maxLength) int64: 0 .. maxLength-1, for the mask
 };
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   CausalSelfAttentionImpl(int64_t width, int64_t heads, double dropout);
-  // x (B, T, C). With a cache, x are the next T positions after cache->length.
+  // x (B, T, C), causal. With a cache and no position, x are positions 0..T-1 and fill
+  // the cache; with a position (1) int64, x is the one token (T = 1) at that position and
+  // attends to every cached key except the `masked` ones (maxLength) bool.
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* cacheK = nullptr, torch::Tensor* cacheV = nullptr,
-                        int64_t past = 0);
+                        const torch::Tensor& position = {}, const torch::Tensor& masked = {});
 
  private:
   int64_t heads_;
@@ -65,7 +71,7 @@ class GPTBlockImpl : public torch::nn::Module {
  public:
   GPTBlockImpl(int64_t width, int64_t heads, double dropout);
   torch::Tensor forward(const torch::Tensor& x, torch::Tensor* cacheK = nullptr, torch::Tensor* cacheV = nullptr,
-                        int64_t past = 0);
+                        const torch::Tensor& position = {}, const torch::Tensor& masked = {});
 
  private:
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
@@ -91,6 +97,7 @@ class GPTImpl : public torch::nn::Module {
   // Incremental decoding. start() runs the prefix (and optional given context tokens) and
   // returns the logits for the next token; step() feeds one token and returns the logits
   // for the one after it. `next` is the structure of the token to be predicted next.
+  // step() never synchronizes with the host and keeps its shapes from call to call.
   KVCache newCache(int64_t batch, int64_t maxLength, torch::Device device) const;
   torch::Tensor start(KVCache& cache, const torch::Tensor& prefix, const torch::Tensor& context,
                       const TokenStructure& structure);
@@ -100,7 +107,9 @@ class GPTImpl : public torch::nn::Module {
 
  private:
   torch::Tensor structureEmbedding(const TokenStructure& s);  // (B, T, C)
-  torch::Tensor run(const torch::Tensor& x, KVCache* cache);  // (B, T, C) -> logits (B, T, V)
+  // (B, T, C) -> logits (B, T, V). With a cache: step feeds one token at cache.length,
+  // otherwise x are positions 0..T-1 and fill the cache.
+  torch::Tensor run(const torch::Tensor& x, KVCache* cache, bool step);
 
   GPTOptions options_;
   torch::nn::Embedding tokenEmbedding{nullptr}, positionEmbedding{nullptr}, roleEmbedding{nullptr},

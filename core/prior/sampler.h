@@ -23,6 +23,9 @@ struct SamplingOptions {
   uint64_t seed = 0;
   int64_t contextOverlap = -1;  // tokens of the previous block carried as context; -1: N_max / 2
   bool useCache = true;         // false recomputes every step from scratch (for tests and benchmarks)
+  // On CUDA, record the decoding step once as a CUDA graph and replay it for every token
+  // (see step_graph.h); false launches its kernels one by one (for benchmarks).
+  bool cudaGraph = true;
 };
 
 struct SampledBlock {
@@ -43,7 +46,14 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
 // The block schedule of Algorithm 1 for a sequence of `length` tokens.
 std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, int64_t overlap);
 
-// Filters logits (B, V) by temperature, top-k and top-p and draws one token per row.
-torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& options, at::Generator& generator);
+// Gumbel noise (steps, B, V) for the draws of `steps` tokens, from the seeded CPU generator
+// whatever the device, so that a seed gives the same draws on the CPU and on CUDA.
+torch::Tensor gumbelNoise(int64_t steps, int64_t batch, int64_t vocab, at::Generator& generator);
+
+// Filters logits (B, V) by temperature, top-k and top-p and draws one token per row by
+// the Gumbel-max trick: argmax(logits / T + g) with g from gumbelNoise (B, V) is a draw
+// from softmax(logits / T). Fixed shapes, no host synchronization: it runs on the device,
+// inside the recorded decoding step.
+torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& options, const torch::Tensor& gumbel);
 
 }  // namespace igpg
