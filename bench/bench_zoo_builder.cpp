@@ -8,6 +8,8 @@
 //   bench_zoo_builder [--threads 2] [--stacks 8,16,32,64] [--alone 2] [--epochs 1]
 //                     [--batch-size 32] [--train-size 60000] [--test-size 10000]
 //                     [--spec tinycnn] [--device cpu]
+#include "bench_common.h"
+
 #include "arch/spec.h"
 #include "common/error.h"
 #include "common/runtime.h"
@@ -23,7 +25,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <sstream>
 
 namespace {
 
@@ -47,14 +48,6 @@ BenchData loadData(int64_t trainSize, int64_t testSize) {
   d.testLabels = test.labels.narrow(0, 0, testSize);
   d.description = "Fashion-MNIST: " + std::to_string(trainSize) + " train / " + std::to_string(testSize) + " test images";
   return d;
-}
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 double seconds(std::chrono::steady_clock::time_point since) {
@@ -88,16 +81,7 @@ int run(int argc, char** argv) {
                                             {"alone", "2"},       {"epochs", "1"},          {"batch-size", "32"},
                                             {"train-size", "60000"}, {"test-size", "10000"}, {"spec", "tinycnn"},
                                             {"device", "cpu"}};
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--", 0) != 0 || !opt.count(a.substr(2)) || i + 1 >= argc) {
-      std::cerr << "usage: bench_zoo_builder";
-      for (const auto& [k, v] : opt) std::cerr << " [--" << k << " " << v << "]";
-      std::cerr << "\n";
-      return 2;
-    }
-    opt[a.substr(2)] = argv[++i];
-  }
+  if (!bench::parseFlags(argc, argv, "bench_zoo_builder", opt)) return 2;
   const int threads = std::stoi(opt["threads"]);
   torch::set_num_threads(threads);  // Debian's LibTorch defaults to one intra-op thread
   const torch::Device device = igpg::resolveDevice(opt["device"]);
@@ -152,8 +136,7 @@ int run(int argc, char** argv) {
     std::printf("%-22s %4d %16.4f %11.2f %12.2f %14s\n", "alone, 1 thread", 1, aloneRate1, aloneRate1 / aloneRate, 1.0, "-");
   std::fflush(stdout);
 
-  for (const auto& g : split(opt["stacks"])) {
-    const int64_t G = std::stoll(g);
+  for (const int64_t G : bench::intList(opt["stacks"])) {
     igpg::TrainOptions o = base;
     o.seeds.clear();
     for (int64_t s = 0; s < G; ++s) o.seeds.push_back(uint64_t(s));
@@ -178,11 +161,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "bench_zoo_builder: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return bench::mainOf("bench_zoo_builder", run, argc, argv); }
