@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace {

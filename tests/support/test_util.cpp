@@ -3,6 +3,7 @@
 #include "test_paths.h"
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -32,13 +33,18 @@ ScratchDir::ScratchDir(const std::string& label) {
   fs::create_directories(path_);
 }
 
+// Removal with POSIX calls, not std::filesystem::remove_all: the pip LibTorch's libtorch.so
+// exports a remove_all of its own, the test binaries bind to it, and it crashed (a call
+// through a null pointer) on the accelerator machine.
+static int removeEntry(const char* path, const struct stat*, int, struct FTW*) { return ::remove(path); }
+
 ScratchDir::~ScratchDir() {
   if (std::getenv("IGPG_KEEP_SCRATCH")) return;
   std::error_code ec;
   fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
   for (auto& entry : fs::recursive_directory_iterator(path_, ec))
     if (entry.is_directory(ec)) fs::permissions(entry.path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  fs::remove_all(path_, ec);
+  ::nftw(path_.c_str(), removeEntry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static std::string drain(int fd) {
