@@ -111,10 +111,9 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
   for (const auto& block : result.blocks) {
     const int64_t ctx = block.begin - block.contextBegin;
     const int64_t n = block.end - block.begin;
-    auto gumbel = gumbelNoise(n, B, V, generator);  // (n, B, V) on the CPU
+    if (options.temperature > 0) s.gumbel.narrow(0, 0, n).copy_(gumbelNoise(n, B, V, generator));  // greedy needs none
     auto context = ctx > 0 ? s.tokens.narrow(1, block.contextBegin, ctx) : torch::Tensor();
     if (options.useCache) {
-      s.gumbel.narrow(0, 0, n).copy_(gumbel);
       s.logits.copy_(gpt->start(s.cache, prefix, context, sliceStructure(s.structure, block.contextBegin, ctx + 1)));
       s.t.fill_(block.begin);
       s.k.zero_();
@@ -129,7 +128,7 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
         const int64_t have = t - block.contextBegin;
         auto window = s.tokens.narrow(1, block.contextBegin, have + 1);  // last entry is a placeholder
         auto logits = gpt->forward(prefix, window, sliceStructure(s.structure, block.contextBegin, have + 1));
-        auto next = sampleNext(logits.select(1, have), options, gumbel[t - block.begin].to(device));
+        auto next = sampleNext(logits.select(1, have), options, s.gumbel[t - block.begin]);
         s.tokens.select(1, t).copy_(next);
         progress.update(t + 1);
       }
