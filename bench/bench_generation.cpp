@@ -26,9 +26,26 @@
 
 namespace {
 
-double secondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+// An MLP on 28x28 inputs with one hidden layer sized to about `target` parameters, random
+// weights, and a default tokenizer (random too) whose normalizer is fitted to them.
+struct RandomNetwork {
+  igpg::arch::ArchSpec spec;
+  igpg::WeightLayout layout;
+  torch::Tensor vector;  // (numel) the flattened weights
+  igpg::WeightTokenizer tokenizer;
+
+  static RandomNetwork ofSize(int64_t target, const igpg::TokenizerConfig& config, torch::Device device) {
+    const int64_t hidden = std::max<int64_t>(1, target / (28 * 28 + 1 + 10));
+    auto spec =
+        igpg::arch::resolveSpecJson({{"family", "mlp"}, {"hidden", {hidden}}}, igpg::arch::DataShape{1, 28, 28, 10});
+    auto layout = igpg::weightLayout(spec.program());
+    auto vector = torch::randn({layout.numel});
+    igpg::WeightNormalizer normalizer;
+    normalizer.fit({{&layout, vector}});
+    igpg::WeightTokenizer tokenizer(config, normalizer, device);
+    return {std::move(spec), std::move(layout), vector, std::move(tokenizer)};
+  }
+};
 
 int run(int argc, char** argv) {
   std::map<std::string, std::string> flags = {{"device", "cpu"},
@@ -61,14 +78,10 @@ int run(int argc, char** argv) {
   igpg::GPT gpt(priorOptions);
   gpt->to(device);
   for (int64_t target : bench::intList(flags["sizes"])) {
-    const int64_t hidden = std::max<int64_t>(1, target / (28 * 28 + 1 + 10));
-    const auto spec =
-        igpg::arch::resolveSpecJson({{"family", "mlp"}, {"hidden", {hidden}}}, igpg::arch::DataShape{1, 28, 28, 10});
-    const int64_t params = spec.parameterCount();
-    const auto layout = igpg::weightLayout(spec.program());
-    igpg::WeightNormalizer normalizer;
-    normalizer.fit({{&layout, torch::randn({layout.numel})}});
-    igpg::WeightTokenizer tokenizer(config, normalizer, device);
+    RandomNetwork net = RandomNetwork::ofSize(target, config, device);
+    const auto& layout = net.layout;
+    auto& tokenizer = net.tokenizer;
+    const int64_t params = net.spec.parameterCount();
     const int64_t length = tokenizer.sequenceLength(layout);
     const auto structure = igpg::tokenStructure(tokenizer.plan(layout), config.vq.tokensPerChunk, layout.numLayers);
 
@@ -97,10 +110,10 @@ int run(int argc, char** argv) {
                   elapsed * double(length) / double(std::max<int64_t>(1, done)));
       continue;
     }
-    const double sampleSeconds = secondsSince(t0);
+    const double sampleSeconds = bench::secondsSince(t0);
     const auto t1 = std::chrono::steady_clock::now();
     (void)tokenizer.decode(sampled.tokens, layout);
-    const double decodeSeconds = secondsSince(t1);
+    const double decodeSeconds = bench::secondsSince(t1);
     const double total = sampleSeconds + decodeSeconds;
     std::printf("%12lld %10lld %7zu %10.3f %10.3f %10.3f %12.1f %14.3f\n", (long long)params, (long long)length,
                 sampled.blocks.size(), sampleSeconds, decodeSeconds, total,
@@ -109,22 +122,17 @@ int run(int argc, char** argv) {
   }
 
   // Tokenizer throughput on a 1M-parameter MLP.
-  const auto spec = igpg::arch::resolveSpecJson({{"family", "mlp"}, {"hidden", {1258}}}, igpg::arch::DataShape{1, 28, 28, 10});
-  const auto layout = igpg::weightLayout(spec.program());
-  const auto vector = torch::randn({layout.numel});
-  igpg::WeightNormalizer normalizer;
-  normalizer.fit({{&layout, vector}});
-  igpg::WeightTokenizer tokenizer(config, normalizer, device);
-  const auto weights = igpg::unflattenWeights(vector, layout);
+  RandomNetwork net = RandomNetwork::ofSize(1000000, config, device);
+  const double params = double(net.spec.parameterCount());
+  const auto weights = igpg::unflattenWeights(net.vector, net.layout);
   torch::Tensor tokens;
-  tokenizer.encode(weights, layout);  // warm-up
-  const double encodeSeconds = bench::medianSeconds(3, [&] { tokens = tokenizer.encode(weights, layout); });
-  const double decodeSeconds = bench::medianSeconds(3, [&] { (void)tokenizer.decode(tokens, layout); });
-  std::printf("\ntokenizer on %lld parameters (%lld tokens): encode %.3f s (%.2f M parameters/s), decode %.3f s "
+  net.tokenizer.encode(weights, net.layout);  // warm-up
+  const double encodeSeconds = bench::medianSeconds(3, [&] { tokens = net.tokenizer.encode(weights, net.layout); });
+  const double decodeSeconds = bench::medianSeconds(3, [&] { (void)net.tokenizer.decode(tokens, net.layout); });
+  std::printf("\ntokenizer on %.0f parameters (%lld tokens): encode %.3f s (%.2f M parameters/s), decode %.3f s "
               "(%.2f M parameters/s)\n",
-              (long long)spec.parameterCount(), (long long)tokens.numel(), encodeSeconds,
-              double(spec.parameterCount()) / encodeSeconds / 1e6, decodeSeconds,
-              double(spec.parameterCount()) / decodeSeconds / 1e6);
+              params, (long long)tokens.numel(), encodeSeconds, params / encodeSeconds / 1e6, decodeSeconds,
+              params / decodeSeconds / 1e6);
   return 0;
 }
 

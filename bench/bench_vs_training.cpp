@@ -24,10 +24,6 @@
 
 namespace {
 
-double secondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 int run(int argc, char** argv) {
   std::map<std::string, std::string> flags = {{"catalogue", ""}, {"recipe", "default"}, {"seed", "1000"},
                                               {"samples", "5"},  {"device", "cpu"},      {"threads", "0"}};
@@ -62,7 +58,7 @@ int run(int argc, char** argv) {
     g.device = device;
     const auto t0 = std::chrono::steady_clock::now();
     const igpg::GenerateResult generated = igpg::runGeneration(*catalogue, g, {});
-    const double generateSeconds = secondsSince(t0) - generated.evaluateSeconds;
+    const double generateSeconds = bench::secondsSince(t0) - generated.evaluateSeconds;
     double target = 0;
     for (const auto& s : generated.samples) target += s.metrics->top1 / double(generated.samples.size());
 

@@ -50,10 +50,6 @@ BenchData loadData(int64_t trainSize, int64_t testSize) {
   return d;
 }
 
-double seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
-
 struct Run {
   igpg::arch::ModelStack stack{nullptr};
   double seconds = 0;
@@ -64,7 +60,7 @@ Run train(const igpg::arch::Program& program, const BenchData& d, igpg::TrainOpt
   Run r;
   const auto start = std::chrono::steady_clock::now();
   r.stack = igpg::trainModels(program, d.trainImages, d.trainLabels, options);
-  r.seconds = seconds(start);
+  r.seconds = bench::secondsSince(start);
   r.metrics = igpg::evaluateClassifiers(r.stack, d.testImages, d.testLabels);
   return r;
 }
