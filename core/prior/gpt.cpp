@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 namespace igpg {
 
@@ -20,15 +21,15 @@ CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t width, int64_t heads, d
   proj = register_module("proj", torch::nn::Linear(width, width));
 }
 
-torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
-                                               const torch::Tensor& position, const torch::Tensor& masked) {
+torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& bias,
+                                               torch::Tensor* cacheK, torch::Tensor* cacheV,
+                                               const torch::Tensor& position) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), hd = C / heads_;
   auto parts = qkv(x).split(C, 2);                                   // 3 x (B, T, C)
   auto q = parts[0].view({B, T, heads_, hd}).transpose(1, 2);        // (B, H, T, hd)
   auto k = parts[1].view({B, T, heads_, hd}).transpose(1, 2);
   auto v = parts[2].view({B, T, heads_, hd}).transpose(1, 2);
-  const bool step = position.defined();
-  if (step) {
+  if (position.defined()) {
     TORCH_CHECK(T == 1 && cacheK, "attention: a decoding step takes one token and a cache, got ", T, " tokens");
     cacheK->index_copy_(2, position, k);
     cacheV->index_copy_(2, position, v);
@@ -38,18 +39,17 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, torch::Te
     cacheK->narrow(2, 0, T).copy_(k);
     cacheV->narrow(2, 0, T).copy_(v);
   }
-  auto att = torch::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));  // (B, H, T, S)
-  if (step) {
-    att = att.masked_fill(masked, -std::numeric_limits<float>::infinity());
-  } else if (T > 1) {
-    auto rows = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(1);
-    auto cols = torch::arange(T, x.options().dtype(torch::kInt64)).unsqueeze(0);
-    att = att.masked_fill(cols > rows, -std::numeric_limits<float>::infinity());
-  }
+  const int64_t S = k.size(2);
+  auto q3 = q.reshape({B * heads_, T, hd});
+  auto kT = k.reshape({B * heads_, S, hd}).transpose(1, 2);         // (B*H, hd, S)
+  const double scale = 1.0 / std::sqrt(double(hd));
+  // Scaling and masking ride on the product: one kernel fewer each per layer and step.
+  auto att = bias.defined() ? torch::baddbmm(bias.expand({B * heads_, T, S}), q3, kT, 1.0, scale)
+                            : torch::bmm(q3, kT) * scale;           // (B*H, T, S)
   att = torch::softmax(att, -1);
   if (dropout_ > 0 && is_training()) att = F::dropout(att, F::DropoutFuncOptions().p(dropout_).training(true));
-  auto y = torch::matmul(att, v);                                    // (B, H, T, hd)
-  y = y.transpose(1, 2).contiguous().view({B, T, C});
+  auto y = torch::bmm(att, v.reshape({B * heads_, S, hd}));         // (B*H, T, hd)
+  y = y.view({B, heads_, T, hd}).transpose(1, 2).contiguous().view({B, T, C});
   return proj(y);
 }
 
@@ -61,9 +61,9 @@ GPTBlockImpl::GPTBlockImpl(int64_t width, int64_t heads, double dropout) : dropo
   out = register_module("out", torch::nn::Linear(4 * width, width));
 }
 
-torch::Tensor GPTBlockImpl::forward(const torch::Tensor& x, torch::Tensor* cacheK, torch::Tensor* cacheV,
-                                    const torch::Tensor& position, const torch::Tensor& masked) {
-  auto h = x + attn(ln1(x), cacheK, cacheV, position, masked);
+torch::Tensor GPTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* cacheK,
+                                    torch::Tensor* cacheV, const torch::Tensor& position) {
+  auto h = x + attn(ln1(x), bias, cacheK, cacheV, position);
   auto m = out(F::gelu(fc(ln2(h))));
   if (dropout_ > 0 && is_training()) m = F::dropout(m, F::DropoutFuncOptions().p(dropout_).training(true));
   return h + m;
@@ -126,16 +126,23 @@ torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache, bool step) {
   TORCH_CHECK(T <= positionEmbedding->weight.size(0), "GPT: ", T, " positions exceed the prior's context of ",
               positionEmbedding->weight.size(0));
   TORCH_CHECK(!step || T == 1, "GPT: a decoding step takes one token, got ", T);
-  torch::Tensor position, masked;
+  const double inf = std::numeric_limits<double>::infinity();
+  torch::Tensor position, bias, h = x;  // h (B, T, C)
   if (step) {
-    position = cache->length;                  // (1)
-    masked = cache->positions > position;      // (maxLength): keys not written yet
+    position = cache->length;                   // (1)
+    cache->bias.index_fill_(0, position, 0.0);  // this step's own key
+    bias = cache->bias.unsqueeze(0);            // (1, maxLength)
+  } else {
+    h = x + positionEmbedding(torch::arange(T, x.options().dtype(torch::kInt64))).unsqueeze(0);
+    if (T > 1) bias = torch::full({T, T}, -inf, x.options()).triu(1);  // causal
+    if (cache) {
+      cache->bias.fill_(-inf);
+      cache->bias.narrow(0, 0, T).zero_();
+    }
   }
-  auto positions = step ? position : torch::arange(T, x.options().dtype(torch::kInt64));
-  auto h = x + positionEmbedding(positions).unsqueeze(0);  // (B, T, C)
   for (size_t i = 0; i < blocks->size(); ++i) {
     auto block = blocks[i]->as<GPTBlock>();
-    h = cache ? block->forward(h, &cache->keys[i], &cache->values[i], position, masked) : block->forward(h);
+    h = cache ? block->forward(h, bias, &cache->keys[i], &cache->values[i], position) : block->forward(h, bias);
   }
   if (step)
     cache->length.add_(1);
@@ -165,7 +172,7 @@ KVCache GPTImpl::newCache(int64_t batch, int64_t maxLength, torch::Device device
     cache.values.push_back(torch::zeros({batch, options_.heads, maxLength, hd}, opts));
   }
   cache.length = torch::zeros({1}, opts.dtype(torch::kInt64));
-  cache.positions = torch::arange(maxLength, opts.dtype(torch::kInt64));
+  cache.bias = torch::full({maxLength}, -std::numeric_limits<double>::infinity(), opts);
   return cache;
 }
 
@@ -180,9 +187,17 @@ torch::Tensor GPTImpl::start(KVCache& cache, const torch::Tensor& prefix, const 
   return run(x, &cache, false).select(1, P + c - 1);  // (B, V)
 }
 
-torch::Tensor GPTImpl::step(KVCache& cache, const torch::Tensor& token, const TokenStructure& next) {
-  auto x = tokenEmbedding(token.reshape({-1, 1})) + structureEmbedding(next);  // (B, 1, C)
-  return run(x, &cache, true).select(1, 0);                                    // (B, V)
+torch::Tensor GPTImpl::stepInputs(const TokenStructure& next, int64_t firstPosition) {
+  const int64_t n = next.roles.size(1);
+  TORCH_CHECK(firstPosition + n <= positionEmbedding->weight.size(0), "GPT::stepInputs: steps up to position ",
+              firstPosition + n, " exceed the prior's context of ", positionEmbedding->weight.size(0));
+  auto positions = torch::arange(firstPosition, firstPosition + n, next.roles.options());
+  return structureEmbedding(next) + positionEmbedding(positions).unsqueeze(0);  // (B, n, C)
+}
+
+torch::Tensor GPTImpl::step(KVCache& cache, const torch::Tensor& token, const torch::Tensor& stepInput) {
+  auto x = tokenEmbedding(token.reshape({-1, 1})) + stepInput;  // (B, 1, C)
+  return run(x, &cache, true).select(1, 0);                     // (B, V)
 }
 
 }  // namespace igpg

@@ -47,18 +47,21 @@ struct TokenStructure {
 // and addresses, so the sampler can record one step as a CUDA graph and replay it.
 struct KVCache {
   std::vector<torch::Tensor> keys, values;
-  torch::Tensor length;     // (1) int64: positions filled
-  torch::Tensor positions;  // (maxLength) int64: 0 .. maxLength-1, for the mask
+  torch::Tensor length;  // (1) int64: positions filled
+  // (maxLength) float, added to the attention scores: 0 at filled positions, -inf beyond.
+  // A step unmasks its own position with one write that every layer then shares.
+  torch::Tensor bias;
 };
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
  public:
   CausalSelfAttentionImpl(int64_t width, int64_t heads, double dropout);
-  // x (B, T, C), causal. With a cache and no position, x are positions 0..T-1 and fill
+  // x (B, T, C); bias (T, S) is added to the scaled scores (0 to attend, -inf to mask),
+  // undefined for none. With a cache and no position, x are positions 0..T-1 and fill
   // the cache; with a position (1) int64, x is the one token (T = 1) at that position and
-  // attends to every cached key except the `masked` ones (maxLength) bool.
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* cacheK = nullptr, torch::Tensor* cacheV = nullptr,
-                        const torch::Tensor& position = {}, const torch::Tensor& masked = {});
+  // attends to all S = maxLength cached keys, bias (1, maxLength) masking the unfilled ones.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* cacheK = nullptr,
+                        torch::Tensor* cacheV = nullptr, const torch::Tensor& position = {});
 
  private:
   int64_t heads_;
@@ -70,8 +73,8 @@ TORCH_MODULE(CausalSelfAttention);
 class GPTBlockImpl : public torch::nn::Module {
  public:
   GPTBlockImpl(int64_t width, int64_t heads, double dropout);
-  torch::Tensor forward(const torch::Tensor& x, torch::Tensor* cacheK = nullptr, torch::Tensor* cacheV = nullptr,
-                        const torch::Tensor& position = {}, const torch::Tensor& masked = {});
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* cacheK = nullptr,
+                        torch::Tensor* cacheV = nullptr, const torch::Tensor& position = {});
 
  private:
   torch::nn::LayerNorm ln1{nullptr}, ln2{nullptr};
@@ -96,19 +99,27 @@ class GPTImpl : public torch::nn::Module {
 
   // Incremental decoding. start() runs the prefix (and optional given context tokens) and
   // returns the logits for the next token; step() feeds one token and returns the logits
-  // for the one after it. `next` is the structure of the token to be predicted next.
-  // step() never synchronizes with the host and keeps its shapes from call to call.
+  // for the one after it. step() never synchronizes with the host and keeps its shapes
+  // from call to call.
+  //
+  // What a step adds to its token's embedding is known before sampling: the structure of
+  // the token it predicts and the position it sits at. stepInputs() computes it for n
+  // consecutive steps, `next` describing the n tokens they predict and the first step
+  // sitting at `firstPosition` (the cache's length after start()), so that a sampler pays
+  // for it once per block and each step looks up its row (B, 1, C).
   KVCache newCache(int64_t batch, int64_t maxLength, torch::Device device) const;
   torch::Tensor start(KVCache& cache, const torch::Tensor& prefix, const torch::Tensor& context,
                       const TokenStructure& structure);
-  torch::Tensor step(KVCache& cache, const torch::Tensor& token, const TokenStructure& next);
+  torch::Tensor stepInputs(const TokenStructure& next, int64_t firstPosition);  // (B, n, C)
+  torch::Tensor step(KVCache& cache, const torch::Tensor& token, const torch::Tensor& stepInput);
 
   const GPTOptions& options() const { return options_; }
 
  private:
   torch::Tensor structureEmbedding(const TokenStructure& s);  // (B, T, C)
-  // (B, T, C) -> logits (B, T, V). With a cache: step feeds one token at cache.length,
-  // otherwise x are positions 0..T-1 and fill the cache.
+  // (B, T, C) -> logits (B, T, V). With a cache: step feeds one token at cache.length
+  // whose input already holds its position embedding, otherwise x are positions 0..T-1
+  // and fill the cache.
   torch::Tensor run(const torch::Tensor& x, KVCache* cache, bool step);
 
   GPTOptions options_;

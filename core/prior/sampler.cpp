@@ -26,7 +26,8 @@ std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, i
 }
 
 torch::Tensor gumbelNoise(int64_t steps, int64_t batch, int64_t vocab, at::Generator& generator) {
-  auto u = torch::rand({steps, batch, vocab}, generator, torch::kFloat64);  // [0, 1)
+  auto u = torch::rand({steps, batch, vocab}, generator,
+                       torch::TensorOptions().dtype(torch::kFloat64).device(generator.device()));  // [0, 1)
   return -torch::log(-torch::log(u));  // u == 0 gives -inf: that token is never drawn
 }
 
@@ -56,86 +57,121 @@ namespace {
 struct DecodeState {
   GPT gpt{nullptr};
   SamplingOptions options;
-  TokenStructure structure;  // (B, L, ...) of the whole sequence, on the device
-  torch::Tensor tokens;      // (B, L) int64 on the device
-  torch::Tensor logits;      // (B, V): the next token's
-  torch::Tensor gumbel;      // (N, B, V): the current block's noise
-  torch::Tensor t;           // (1) int64: the token being drawn
-  torch::Tensor k;           // (1) int64: its index in the block, into gumbel
+  torch::Tensor tokens;    // (B, L) int64 on the device
+  torch::Tensor logits;    // (B, V): the next token's
+  torch::Tensor gumbel;    // (N, B, V): the current block's noise
+  torch::Tensor inputs;    // (B, N, C): the current block's GPT::stepInputs
+  torch::Tensor counters;  // (2) int64: the token being drawn t, and its index k in the block
   KVCache cache;
 
   // Draws token t from the logits, then feeds it to get the logits of token t + 1.
   void step() {
+    auto t = counters.narrow(0, 0, 1), k = counters.narrow(0, 1, 1);
     auto next = sampleNext(logits, options, gumbel.index_select(0, k).squeeze(0));  // (B)
     tokens.index_copy_(1, t, next.unsqueeze(1));
-    // The block's last step computes logits nobody reads; clamping keeps it in range.
-    auto following = (t + 1).clamp_max(tokens.size(1) - 1);
-    TokenStructure s{structure.features.index_select(1, following), structure.roles.index_select(1, following),
-                     structure.inChunk.index_select(1, following)};
-    logits.copy_(gpt->step(cache, next, s));
-    t.add_(1);
-    k.add_(1);
+    logits.copy_(gpt->step(cache, next, inputs.index_select(1, k)));
+    counters.add_(1);
   }
 };
 
-}  // namespace
-
-SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
-                            const SamplingOptions& options, const JobControl& job) {
-  torch::NoGradGuard noGrad;
-  gpt->eval();
+// Algorithm 1 over the rows of prefix (B, P, C), each a sequence of `length` tokens that
+// `structure` (B, length, ...) on the device describes. Progress counts `scale` tokens a step.
+SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
+                        const SamplingOptions& options, const JobControl& job, int64_t scale) {
   const int64_t B = prefix.size(0);
+  const int64_t P = prefix.size(1);
   const int64_t N = gpt->options().contextLength;
   const int64_t V = gpt->options().vocabSize;
   const auto device = prefix.device();
-  if (length <= 0) fail(ErrorKind::Config, "length", "nothing to sample");
-  TORCH_CHECK(structure.features.size(1) == length, "sampleSequence: structure describes ",
-              structure.features.size(1), " tokens, the sequence has ", length);
-  auto generator = at::detail::createCPUGenerator(options.seed);
+  at::Generator generator = at::globalContext().defaultGenerator(device).clone();
+  generator.set_current_seed(options.seed);
   SampleResult result;
   result.blocks = blockSchedule(length, N, options.contextOverlap);
 
   DecodeState s;
   s.gpt = gpt;
   s.options = options;
-  s.structure = structureTo(structure.features.size(0) == B ? structure : expandStructure(structure, B), device);
   s.tokens = torch::zeros({B, length}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   s.logits = torch::zeros({B, V}, prefix.options());
   s.gumbel = torch::zeros({N, B, V}, prefix.options());
-  s.t = torch::zeros({1}, s.tokens.options());
-  s.k = torch::zeros({1}, s.tokens.options());
-  s.cache = gpt->newCache(B, conditionLength(gpt->options()) + N, device);
+  s.inputs = torch::zeros({B, N, gpt->options().width}, prefix.options());
+  s.counters = torch::zeros({2}, s.tokens.options());
+  s.cache = gpt->newCache(B, P + N, device);
   StepGraph graph([&s] { s.step(); }, device, options.cudaGraph);
 
-  ProgressReporter progress(job, "sample", length);
+  ProgressReporter progress(job, "sample", length * scale);
   for (const auto& block : result.blocks) {
     const int64_t ctx = block.begin - block.contextBegin;
     const int64_t n = block.end - block.begin;
     if (options.temperature > 0) s.gumbel.narrow(0, 0, n).copy_(gumbelNoise(n, B, V, generator));  // greedy needs none
     auto context = ctx > 0 ? s.tokens.narrow(1, block.contextBegin, ctx) : torch::Tensor();
     if (options.useCache) {
-      s.logits.copy_(gpt->start(s.cache, prefix, context, sliceStructure(s.structure, block.contextBegin, ctx + 1)));
-      s.t.fill_(block.begin);
-      s.k.zero_();
+      s.logits.copy_(gpt->start(s.cache, prefix, context, sliceStructure(structure, block.contextBegin, ctx + 1)));
+      // Step i predicts token begin + i + 1; the sequence's last step predicts nothing.
+      const int64_t predicted = std::min(block.end + 1, length) - (block.begin + 1);
+      if (predicted > 0)
+        s.inputs.narrow(1, 0, predicted).copy_(gpt->stepInputs(sliceStructure(structure, block.begin + 1, predicted), P + ctx));
+      s.counters.copy_(torch::tensor({block.begin, int64_t(0)}));
       for (int64_t t = block.begin; t < block.end; ++t) {
         job.cancel.throwIfCancelled("sample");
         graph.run();
-        progress.update(t + 1);
+        progress.update((t + 1) * scale);
       }
     } else {
       for (int64_t t = block.begin; t < block.end; ++t) {
         job.cancel.throwIfCancelled("sample");
         const int64_t have = t - block.contextBegin;
         auto window = s.tokens.narrow(1, block.contextBegin, have + 1);  // last entry is a placeholder
-        auto logits = gpt->forward(prefix, window, sliceStructure(s.structure, block.contextBegin, have + 1));
+        auto logits = gpt->forward(prefix, window, sliceStructure(structure, block.contextBegin, have + 1));
         auto next = sampleNext(logits.select(1, have), options, s.gumbel[t - block.begin]);
         s.tokens.select(1, t).copy_(next);
-        progress.update(t + 1);
+        progress.update((t + 1) * scale);
       }
     }
   }
   progress.finish();
   result.tokens = s.tokens.to(torch::kCPU);
+  return result;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+}  // namespace
+
+SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
+                            const SamplingOptions& options, const JobControl& job) {
+  const int64_t B = prefix.size(0);
+  if (length <= 0) fail(ErrorKind::Config, "length", "nothing to sample");
+  if (options.streams < 1) fail(ErrorKind::Config, "streams", "must be at least 1");
+  TORCH_CHECK(structure.features.size(1) == length, "sampleSequence: structure describes ",
+              structure.features.size(1), " tokens, the sequence has ", length);
+  TORCH_CHECK(structure.features.size(0) == 1 || structure.features.size(0) == B, "sampleSequence: structure for ",
+              structure.features.size(0), " rows, prefix has ", B);
+  gpt->eval();
+  // Streams hold whole chunks, so that each starts where a chunk does.
+  const int64_t chunk = gpt->options().tokensPerChunk;
+  const int64_t part = ceilDiv(ceilDiv(length, options.streams), chunk) * chunk;
+  const int64_t streams = ceilDiv(length, part);
+  SampleResult result;
+  {
+    // Lighter than NoGradGuard on each of the few hundred small operations of a token.
+    c10::InferenceMode inference;
+    if (streams == 1) {
+      result = sampleRows(gpt, prefix, structureTo(expandStructure(structure, B), prefix.device()), length, options,
+                          job, 1);
+    } else {
+      auto rows = sampleRows(gpt, prefix.repeat_interleave(streams, 0),
+                             structureTo(splitStructure(structure, B, streams, part), prefix.device()), part,
+                             options, job, streams);  // (B * streams, part)
+      result.tokens = rows.tokens.reshape({B, streams * part}).narrow(1, 0, length);
+      for (int64_t i = 0; i < streams; ++i)
+        for (const auto& b : rows.blocks)
+          if (i * part + b.begin < length)
+            result.blocks.push_back(
+                {i * part + b.contextBegin, i * part + b.begin, std::min(length, i * part + b.end)});
+    }
+  }
+  result.tokens = result.tokens.clone();  // outside inference mode: a tensor callers may modify
   return result;
 }
 

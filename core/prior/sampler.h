@@ -22,6 +22,13 @@ struct SamplingOptions {
   double topP = 1.0;         // nucleus; 1: no filter
   uint64_t seed = 0;
   int64_t contextOverlap = -1;  // tokens of the previous block carried as context; -1: N_max / 2
+  // For networks longer than the context: cut the sequence into this many consecutive
+  // parts (whole chunks each) and generate them side by side as rows of one batch, each
+  // by Algorithm 1 from its own start with no earlier tokens, as the prior's training
+  // windows drawn at random offsets are. On a GPU a step of 64 rows costs about what a
+  // step of one does, so a long network comes out up to that many times sooner; each
+  // seam loses the context a single stream would have carried across it. 1: Algorithm 1.
+  int64_t streams = 1;
   bool useCache = true;         // false recomputes every step from scratch (for tests and benchmarks)
   // On CUDA, record the decoding step once as a CUDA graph and replay it for every token
   // (see step_graph.h); false launches its kernels one by one (for benchmarks).
@@ -36,7 +43,7 @@ struct SampledBlock {
 
 struct SampleResult {
   torch::Tensor tokens;  // (B, L) int64 on the CPU
-  std::vector<SampledBlock> blocks;
+  std::vector<SampledBlock> blocks;  // of every stream, in sequence order
 };
 
 // prefix (B, P, C) from GPT::conditionPrefix; structure describes all L tokens (batch 1 or B).
@@ -46,8 +53,9 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
 // The block schedule of Algorithm 1 for a sequence of `length` tokens.
 std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, int64_t overlap);
 
-// Gumbel noise (steps, B, V) for the draws of `steps` tokens, from the seeded CPU generator
-// whatever the device, so that a seed gives the same draws on the CPU and on CUDA.
+// Gumbel noise (steps, B, V) float64 for the draws of `steps` tokens, on the generator's
+// device: the sampler seeds one on the device it samples on, so that drawing never waits
+// on the host (a 30M-parameter network needs half a billion draws).
 torch::Tensor gumbelNoise(int64_t steps, int64_t batch, int64_t vocab, at::Generator& generator);
 
 // Filters logits (B, V) by temperature, top-k and top-p and draws one token per row by

@@ -59,6 +59,25 @@ TokenStructure expandStructure(const TokenStructure& s, int64_t batch) {
           s.roles.expand({batch, s.roles.size(1)}), s.inChunk.expand({batch, s.inChunk.size(1)})};
 }
 
+TokenStructure splitStructure(const TokenStructure& s, int64_t batch, int64_t parts, int64_t length) {
+  auto split = [&](const torch::Tensor& t) {
+    const int64_t L = t.size(1);
+    TORCH_CHECK(L <= parts * length, "splitStructure: ", L, " tokens do not fit ", parts, " x ", length);
+    std::vector<int64_t> padSizes = t.sizes().vec();
+    padSizes[1] = parts * length - L;
+    auto padded = torch::cat({t, t.narrow(1, L - 1, 1).expand(padSizes)}, 1);  // (b, parts * length, ...)
+    std::vector<int64_t> pieces = {batch, parts, length};
+    pieces.insert(pieces.end(), t.sizes().begin() + 2, t.sizes().end());
+    std::vector<int64_t> rows = {batch * parts, length};
+    rows.insert(rows.end(), t.sizes().begin() + 2, t.sizes().end());
+    pieces[0] = t.size(0);
+    auto cut = padded.reshape(pieces);  // (b, parts, length, ...)
+    pieces[0] = batch;
+    return cut.expand(pieces).reshape(rows);
+  };
+  return {split(s.features), split(s.roles), split(s.inChunk)};
+}
+
 TokenStructure catStructures(const std::vector<TokenStructure>& parts) {
   std::vector<torch::Tensor> f, r, c;
   for (const auto& p : parts) {

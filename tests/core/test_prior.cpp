@@ -46,6 +46,7 @@ class PriorTest : public QObject {
  private slots:
   void blockScheduleStitchesWithoutGapsOrOverlaps();
   void cachedSamplingEqualsUncached();
+  void streamsGenerateEachPartFromItsOwnStart();
   void samplingFilters();
   void gumbelDrawsFollowTheSoftmax();
   void builtinTextEncoderIsSmoothInNumbers();
@@ -98,6 +99,49 @@ void PriorTest::cachedSamplingEqualsUncached() {
     QCOMPARE(cached.tokens.size(1), length);
     QVERIFY(cached.blocks.size() >= 3);
   }
+}
+
+void PriorTest::streamsGenerateEachPartFromItsOwnStart() {
+  // Greedy in float64: with two streams, each half of the sequence is exactly what one
+  // stream generates from the half's start with no tokens before it, for each sample.
+  torch::manual_seed(4);
+  igpg::GPT gpt(tinyOptions());
+  gpt->to(torch::kFloat64);
+  {
+    // Wide weights: at the usual initialization greedy decoding repeats one token whatever
+    // the input, and the comparisons below could not fail.
+    torch::NoGradGuard noGrad;
+    for (auto& p : gpt->parameters()) p.normal_(0.0, 0.5);
+  }
+  auto structure = structureFor(smallLayout(10), 8, 4);  // 64 tokens, chunks of 4
+  const int64_t length = structure.roles.size(1);
+  auto prefix = gpt->conditionPrefix({}, torch::randn({2, 6}, torch::kFloat64), 2);  // two different samples
+  igpg::SamplingOptions o;
+  o.temperature = 0;
+  o.streams = 2;
+  auto parallel = igpg::sampleSequence(gpt, prefix, structure, length, o);
+  QCOMPARE(parallel.tokens.sizes().vec(), (std::vector<int64_t>{2, length}));
+  QVERIFY(std::get<0>(at::_unique(parallel.tokens)).numel() > 2);  // the comparison below can fail
+  QVERIFY(!torch::equal(parallel.tokens[0], parallel.tokens[1]));
+  // Each stream's 32 tokens exceed the context of 24: every stream runs Algorithm 1's blocks.
+  QCOMPARE(parallel.blocks.size(), size_t(4));
+  QCOMPARE(parallel.blocks[2].begin, int64_t(32));
+  QCOMPARE(parallel.blocks[2].contextBegin, int64_t(32));
+  QCOMPARE(parallel.blocks.back().end, length);
+  o.streams = 1;
+  for (int64_t begin : {0, 32}) {
+    auto alone = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, begin, 32), 32, o);
+    QVERIFY(torch::equal(parallel.tokens.narrow(1, begin, 32), alone.tokens));
+  }
+  // A part that does not fill its stream: three streams of 24 tokens, the last one 16.
+  o.streams = 3;
+  auto three = igpg::sampleSequence(gpt, prefix, structure, length, o);
+  QCOMPARE(three.tokens.size(1), length);
+  o.streams = 1;
+  auto last = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, 48, 16), 16, o);
+  QVERIFY(torch::equal(three.tokens.narrow(1, 48, 16), last.tokens));
+  o.streams = 0;
+  QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::sampleSequence(gpt, prefix, structure, length, o));
 }
 
 void PriorTest::samplingFilters() {

@@ -109,7 +109,11 @@ GeneratePage::GeneratePage(StudioContext& context, QWidget* parent) : QWidget(pa
                    tr("Softmax temperature; 0 picks the most likely token (greedy)"));
   form_->addInt("topK", tr("Top-k:"), &sampling_.topK, 0, 1 << 20, tr("Keep the k most likely tokens; 0 keeps all"));
   form_->addNumber("topP", tr("Top-p:"), &sampling_.topP, 0.001, 1, tr("Nucleus sampling; 1 keeps all"));
-  form_->addSeed("seed", tr("Seed:"), &sampling_.seed, tr("Seed of the first sample; sample i uses seed + i"));
+  form_->addInt("streams", tr("Streams:"), &sampling_.streams, 1, 4096,
+                tr("For networks longer than the prior's context: generate this many parts side by side, each "
+                   "block by block; faster on a GPU, but each seam loses the context carried across it"));
+  form_->addSeed("seed", tr("Seed:"), &sampling_.seed,
+                 tr("Seed of the sampler: the same seed draws the same samples again on the same kind of device"));
   form_->addInt("fineTuneEpochs", tr("Fine-tune epochs:"), &fineTuneEpochs_, 0, 1000,
                 tr("Train the samples and as many random initializations this many epochs on the dataset and "
                    "record both curves (the Analyze page plots them); 0 skips it"));
