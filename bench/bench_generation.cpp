@@ -3,9 +3,10 @@
 // against its parameter count, and the tokenizer's throughput (parameters encoded and
 // decoded per second). The tokenizer and prior have the default options and random
 // weights: timing does not depend on what they learned. Networks are MLPs on 28x28 inputs
-// with one hidden layer sized to each target.
+// with one hidden layer sized to each target. Each size runs with every stream count of
+// --streams (SamplingOptions::streams: parts of the sequence generated side by side).
 //
-//   build/bin/bench_generation [--device cuda] [--sizes 10000,100000,1000000]
+//   build/bin/bench_generation [--device cuda] [--sizes 10000,100000,1000000] [--streams 1,64]
 #include "bench_common.h"
 
 #include "arch/spec.h"
@@ -51,6 +52,7 @@ int run(int argc, char** argv) {
   std::map<std::string, std::string> flags = {{"device", "cpu"},
                                               {"sizes", "10000,100000,1000000,10000000,30000000"},
                                               {"max-seconds", "120"},
+                                              {"streams", "1"},
                                               {"threads", "0"},
                                               {"seed", "0"}};
   if (!bench::parseFlags(argc, argv, "bench_generation", flags)) return 2;
@@ -72,8 +74,8 @@ int run(int argc, char** argv) {
               "and projects the rest\n\n",
               igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), (unsigned long long)seed,
               budget);
-  std::printf("%12s %10s %7s %10s %10s %10s %12s %14s\n", "parameters", "tokens", "blocks", "sample s", "decode s",
-              "total s", "peak MiB", "us/parameter");
+  std::printf("%12s %10s %8s %7s %10s %10s %10s %12s %14s\n", "parameters", "tokens", "streams", "blocks",
+              "sample s", "decode s", "total s", "peak MiB", "us/parameter");
 
   igpg::GPT gpt(priorOptions);
   gpt->to(device);
@@ -84,41 +86,45 @@ int run(int argc, char** argv) {
     const int64_t params = net.spec.parameterCount();
     const int64_t length = tokenizer.sequenceLength(layout);
     const auto structure = igpg::tokenStructure(tokenizer.plan(layout), config.vq.tokensPerChunk, layout.numLayers);
-
-    // Past the budget, the sampler is cancelled and the full time projected from its rate.
-    igpg::JobControl job;
-    int64_t done = 0;
-    double elapsed = 0;
-    job.progress = [&](const igpg::ProgressEvent& e) {
-      done = e.done;
-      elapsed = e.elapsedSeconds;
-      if (e.elapsedSeconds > budget) job.cancel.cancel();
-    };
-    torch::NoGradGuard noGrad;
-    igpg::resetPeakMemory(device);
-    const auto t0 = std::chrono::steady_clock::now();
-    auto prefix = gpt->conditionPrefix({}, {}, 1);
-    igpg::SamplingOptions sampling;
-    sampling.seed = seed;
-    igpg::SampleResult sampled;
-    try {
-      sampled = igpg::sampleSequence(gpt, prefix, structure, length, sampling, job);
-    } catch (const igpg::Error& e) {
-      if (e.kind() != igpg::ErrorKind::Cancelled) throw;
-      std::printf("%12lld %10lld stopped after %.0f s at token %lld: sampling alone would take about %.0f s\n",
-                  (long long)params, (long long)length, elapsed, (long long)done,
-                  elapsed * double(length) / double(std::max<int64_t>(1, done)));
-      continue;
+    for (int64_t streams : bench::intList(flags["streams"])) {
+      // Past the budget, the sampler is cancelled and the full time projected from its rate.
+      igpg::JobControl job;
+      int64_t done = 0, total = 1;
+      double elapsed = 0;
+      job.progress = [&](const igpg::ProgressEvent& e) {
+        done = e.done;
+        total = e.total;
+        elapsed = e.elapsedSeconds;
+        if (e.elapsedSeconds > budget) job.cancel.cancel();
+      };
+      torch::NoGradGuard noGrad;
+      igpg::resetPeakMemory(device);
+      const auto t0 = std::chrono::steady_clock::now();
+      auto prefix = gpt->conditionPrefix({}, {}, 1);
+      igpg::SamplingOptions sampling;
+      sampling.seed = seed;
+      sampling.streams = streams;
+      igpg::SampleResult sampled;
+      try {
+        sampled = igpg::sampleSequence(gpt, prefix, structure, length, sampling, job);
+      } catch (const igpg::Error& e) {
+        if (e.kind() != igpg::ErrorKind::Cancelled) throw;
+        std::printf("%12lld %10lld %8lld stopped after %.0f s at %lld of %lld tokens: sampling alone would take "
+                    "about %.0f s\n",
+                    (long long)params, (long long)length, (long long)streams, elapsed, (long long)done,
+                    (long long)total, elapsed * double(total) / double(std::max<int64_t>(1, done)));
+        continue;
+      }
+      const double sampleSeconds = bench::secondsSince(t0);
+      const auto t1 = std::chrono::steady_clock::now();
+      (void)tokenizer.decode(sampled.tokens, layout);
+      const double decodeSeconds = bench::secondsSince(t1);
+      const double seconds = sampleSeconds + decodeSeconds;
+      std::printf("%12lld %10lld %8lld %7zu %10.3f %10.3f %10.3f %12.1f %14.3f\n", (long long)params,
+                  (long long)length, (long long)streams, sampled.blocks.size(), sampleSeconds, decodeSeconds, seconds,
+                  double(igpg::peakMemoryBytes(device)) / double(1 << 20), 1e6 * seconds / double(params));
+      std::fflush(stdout);
     }
-    const double sampleSeconds = bench::secondsSince(t0);
-    const auto t1 = std::chrono::steady_clock::now();
-    (void)tokenizer.decode(sampled.tokens, layout);
-    const double decodeSeconds = bench::secondsSince(t1);
-    const double total = sampleSeconds + decodeSeconds;
-    std::printf("%12lld %10lld %7zu %10.3f %10.3f %10.3f %12.1f %14.3f\n", (long long)params, (long long)length,
-                sampled.blocks.size(), sampleSeconds, decodeSeconds, total,
-                double(igpg::peakMemoryBytes(device)) / double(1 << 20), 1e6 * total / double(params));
-    std::fflush(stdout);
   }
 
   // Tokenizer throughput on a 1M-parameter MLP.

@@ -49,7 +49,7 @@ grep -E "error|CUDA graph" "$work/build.log" "$work/configure.log" | head -n 40
 bin=build-gpu/bin
 [ -x $bin/igpg ] || { echo "== no igpg binary: stopping"; exit 1; }
 step sampler-cuda 120 $bin/bench_sampler --device cuda --reference "python3 bench/sampler_reference.py"
-step generation-cuda 150 $bin/bench_generation --device cuda --max-seconds 30
+step generation-cuda 150 $bin/bench_generation --device cuda --streams 64,1 --max-seconds 20
 step tests 180 ctest --test-dir build-gpu -j 8 --timeout 150 --output-on-failure
 # A backtrace of the first failing test, where a debugger exists (cuda-gdb also debugs host code).
 failed=$(cut -d: -f2 build-gpu/Testing/Temporary/LastTestsFailed.log 2>/dev/null | head -n 1)
@@ -58,6 +58,11 @@ if [ -n "$failed" ] && [ -n "$debugger" ] && [ -x "build-gpu/tests/$failed" ]; t
   step backtrace 60 "$debugger" -batch -ex run -ex bt "build-gpu/tests/$failed"
 fi
 step demo-cuda 300 $bin/igpg --catalogue "$work/demo/catalogue.db" --device cuda demo
+# Where a step's time goes, kernel by kernel, where Nsight Systems is installed.
+if command -v nsys > /dev/null; then
+  step profile 60 nsys profile --stats=true --force-overwrite true -o "$work/sampler" \
+    $bin/bench_sampler --device cuda --batch 1 --tokens 128 --repeats 1
+fi
 step sampler-cpu 150 $bin/bench_sampler --device cpu --repeats 1 --reference "python3 bench/sampler_reference.py"
 step zoo-builder-cuda 120 $bin/bench_zoo_builder --device cuda --stacks 16,64 --alone 2 --epochs 1
 step generation-cpu 120 $bin/bench_generation --device cpu --sizes 10000,100000,1000000 --max-seconds 30
