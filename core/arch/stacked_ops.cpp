@@ -31,7 +31,15 @@ Tensor stackedConv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, 
                      int64_t groups) {
   const int64_t G = x.size(0), O = weight.size(1);
   // With G = 1 this is the plain convolution of one model.
-  const Tensor xs = asSampleMajor(x).contiguous(preferredFormat(x));  // (N, G*C, H, W)
+  Tensor xs = asSampleMajor(x);  // (N, G*C, H, W)
+  // A strided 1x1 convolution only reads every stride-th pixel: read those first. On the
+  // CPU, Debian's LibTorch 1.13 otherwise runs oneDNN's strided 1x1 backward, which frees
+  // an invalid pointer on CPUs without AVX-512 (a ResNet downsample crashed training).
+  if (x.is_cpu() && stride > 1 && padding == 0 && weight.size(3) == 1 && weight.size(4) == 1) {
+    xs = xs.slice(2, 0, xs.size(2), stride).slice(3, 0, xs.size(3), stride);  // (N, G*C, H', W')
+    stride = 1;
+  }
+  xs = xs.contiguous(preferredFormat(x));
   const Tensor ws = weight.reshape({G * O, weight.size(2), weight.size(3), weight.size(4)});
   const Tensor y = at::convolution(xs, ws, bias.defined() ? bias.reshape({G * O}) : Tensor(), {stride, stride},
                                    {padding, padding}, {1, 1}, false, {0, 0}, G * groups);  // (N, G*O, H', W')
