@@ -1,7 +1,8 @@
 // The Debian package as a user gets it: cpack builds the .deb from this build folder,
 // dpkg-deb unpacks it into a scratch root, and the installed igpg and igpg-studio run from
 // there against the system's libraries (LD_LIBRARY_PATH untouched). Skipped where cpack or
-// dpkg-deb are missing.
+// dpkg-deb are missing, and where the build links a LibTorch that no Debian package
+// provides (a pip wheel's, for CUDA): the package could neither depend on it nor run.
 #include "igpg_test.h"
 #include "test_util.h"
 
@@ -32,6 +33,18 @@ std::string findProgram(const std::string& name) {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Whether the installed igpg resolves libtorch from the system's library folders.
+bool linksDebianTorch() {
+  const std::string ldd = findProgram("ldd");
+  if (ldd.empty()) return true;  // cannot tell: let the package tests decide
+  const auto linked = igpg_test::runProcess({ldd, igpg_test::binary("igpg")});
+  std::istringstream lines(linked.out);
+  std::string line;
+  while (std::getline(lines, line))
+    if (contains(line, "libtorch")) return contains(line, "=> /usr/lib/") || contains(line, "=> /lib/");
+  return false;
+}
+
 // Builds without the GUI (IGPG_BUILD_GUI=OFF) package the command line alone.
 bool withStudio() { return fs::exists(igpg_test::binary("igpg-studio")); }
 
@@ -58,6 +71,7 @@ void PackageTest::initTestCase() {
   const std::string cpack = findProgram("cpack");
   dpkgDeb_ = findProgram("dpkg-deb");
   if (cpack.empty() || dpkgDeb_.empty()) QSKIP("cpack or dpkg-deb is not installed");
+  if (!linksDebianTorch()) QSKIP("igpg links a LibTorch outside the system's library folders (not Debian's)");
   const std::string build = fs::path(igpg_test::kBinDir).parent_path().string();
   dir_ = new igpg_test::ScratchDir("package");
   const auto packed = igpg_test::runProcess(

@@ -133,7 +133,8 @@ void PipelineTest::tokenizerReconstructsTheZoo() {
   o.train.config.vq.codebookSize = 256;
   o.train.config.vq.hidden = 32;
   o.train.config.vq.denseHidden = 256;
-  o.train.steps = 400;
+  // 400 steps left a relative RMSE of 0.08 on an AVX2-only CPU (two digits images off); 600: 0.006.
+  o.train.steps = 600;
   o.train.batchSize = 32;
   const auto r = igpg::runTokenizerTraining(*catalogue_, o, {});
   QCOMPARE(r.models, int64_t(2));
@@ -155,6 +156,7 @@ void PipelineTest::tokenizerReconstructsTheZoo() {
       worstRow = row.dataset + " gap " + std::to_string(gap) + " points, relative RMSE " + std::to_string(row.relativeRmse);
     }
   }
+  std::printf("largest gap: %s\n", worstRow.c_str());
   QVERIFY2(worst <= 0.5, worstRow.c_str());
 }
 

@@ -84,7 +84,23 @@ class Runner {
   explicit Runner(const char* name) : name_(name) {
     std::printf("********* Start testing of %s *********\n", name_);
   }
+  // As in Qt Test, test functions do not run once initTestCase has failed or skipped;
+  // cleanupTestCase still does.
   void run(const char* slot, const std::function<void()>& body) {
+    const std::string name = slot;
+    if (!initPassed_ && name != "initTestCase" && name != "cleanupTestCase") return;
+    const int failedBefore = failed_, skippedBefore = skipped_;
+    runSlot(slot, body);
+    if (name == "initTestCase") initPassed_ = failed_ == failedBefore && skipped_ == skippedBefore;
+  }
+  int finish() const {
+    std::printf("Totals: %d passed, %d failed, %d skipped\n********* Finished testing of %s *********\n",
+                passed_, failed_, skipped_, name_);
+    return failed_;
+  }
+
+ private:
+  void runSlot(const char* slot, const std::function<void()>& body) {
     expectedFailureComment().clear();
     try {
       body();
@@ -110,15 +126,10 @@ class Runner {
     }
     std::fflush(stdout);
   }
-  int finish() const {
-    std::printf("Totals: %d passed, %d failed, %d skipped\n********* Finished testing of %s *********\n",
-                passed_, failed_, skipped_, name_);
-    return failed_;
-  }
 
- private:
   const char* name_;
   int passed_ = 0, failed_ = 0, skipped_ = 0;
+  bool initPassed_ = true;
 };
 
 }  // namespace qtest_compat
