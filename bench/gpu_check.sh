@@ -58,11 +58,6 @@ if [ -n "$failed" ] && [ -n "$debugger" ] && [ -x "build-gpu/tests/$failed" ]; t
   step backtrace 60 "$debugger" -batch -ex run -ex bt "build-gpu/tests/$failed"
 fi
 step demo-cuda 300 $bin/igpg --catalogue "$work/demo/catalogue.db" --device cuda demo
-# Where a step's time goes, kernel by kernel, where Nsight Systems is installed.
-if command -v nsys > /dev/null; then
-  step profile 60 nsys profile --stats=true --force-overwrite true -o "$work/sampler" \
-    $bin/bench_sampler --device cuda --batch 1 --tokens 128 --repeats 1
-fi
 step sampler-cpu 150 $bin/bench_sampler --device cpu --repeats 1 --reference "python3 bench/sampler_reference.py"
 step zoo-builder-cuda 120 $bin/bench_zoo_builder --device cuda --stacks 16,64 --alone 2 --epochs 1
 step generation-cpu 120 $bin/bench_generation --device cpu --sizes 10000,100000,1000000 --max-seconds 30
