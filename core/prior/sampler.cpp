@@ -148,9 +148,12 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
   TORCH_CHECK(structure.features.size(0) == 1 || structure.features.size(0) == B, "sampleSequence: structure for ",
               structure.features.size(0), " rows, prefix has ", B);
   gpt->eval();
-  // Streams hold whole chunks, so that each starts where a chunk does.
+  // Streams hold whole chunks, so that each starts where a chunk does, and at least a
+  // context's worth: they parallelize Algorithm 1's blocks, and a sequence that fits one
+  // window has none to parallelize.
   const int64_t chunk = gpt->options().tokensPerChunk;
-  const int64_t part = ceilDiv(ceilDiv(length, options.streams), chunk) * chunk;
+  const int64_t minimum = gpt->options().contextLength;
+  const int64_t part = ceilDiv(std::max(ceilDiv(length, options.streams), minimum), chunk) * chunk;
   const int64_t streams = ceilDiv(length, part);
   SampleResult result;
   {

@@ -140,6 +140,11 @@ void PriorTest::streamsGenerateEachPartFromItsOwnStart() {
   o.streams = 1;
   auto last = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, 48, 16), 16, o);
   QVERIFY(torch::equal(three.tokens.narrow(1, 48, 16), last.tokens));
+  // Parts are never shorter than the context: 24 tokens with 4 streams are one stream.
+  o.streams = 4;
+  auto window = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, 0, 24), 24, o);
+  QCOMPARE(window.blocks.size(), size_t(1));
+  QVERIFY(torch::equal(window.tokens, parallel.tokens.narrow(1, 0, 24)));
   o.streams = 0;
   QVERIFY_THROWS_EXCEPTION(igpg::Error, igpg::sampleSequence(gpt, prefix, structure, length, o));
 }
