@@ -1,5 +1,7 @@
 #include "bench_common.h"
 
+#include "common/stopwatch.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -49,16 +51,12 @@ void synchronize(const torch::Tensor& t) {
 }
 }  // namespace
 
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
 double medianSeconds(int repeats, const std::function<void()>& fn) {
   std::vector<double> times;
   for (int r = 0; r < std::max(1, repeats); ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     fn();
-    times.push_back(secondsSince(t0));
+    times.push_back(igpg::secondsSince(t0));
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];

@@ -4,7 +4,6 @@
 
 #include <torch/types.h>
 
-#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -18,8 +17,6 @@ int mainOf(const char* program, int (*run)(int, char**), int argc, char** argv);
 // --name value flags over the defaults; false (after printing usage) on an unknown flag.
 bool parseFlags(int argc, char** argv, const char* program, std::map<std::string, std::string>& flags);
 std::vector<int64_t> intList(const std::string& text);  // "1,8" -> {1, 8}
-
-double secondsSince(std::chrono::steady_clock::time_point start);
 
 // Median wall time in seconds of `repeats` calls of fn (which must synchronize itself).
 double medianSeconds(int repeats, const std::function<void()>& fn);

@@ -13,6 +13,7 @@
 #include "common/device_memory.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "common/stopwatch.h"
 #include "jobs/workspace.h"
 #include "prior/gpt.h"
 #include "prior/sampler.h"
@@ -115,10 +116,10 @@ int run(int argc, char** argv) {
                     (long long)total, elapsed * double(total) / double(std::max<int64_t>(1, done)));
         continue;
       }
-      const double sampleSeconds = bench::secondsSince(t0);
+      const double sampleSeconds = igpg::secondsSince(t0);
       const auto t1 = std::chrono::steady_clock::now();
       (void)tokenizer.decode(sampled.tokens, layout);
-      const double decodeSeconds = bench::secondsSince(t1);
+      const double decodeSeconds = igpg::secondsSince(t1);
       const double seconds = sampleSeconds + decodeSeconds;
       std::printf("%12lld %10lld %8lld %7zu %10.3f %10.3f %10.3f %12.1f %14.3f\n", (long long)params,
                   (long long)length, (long long)streams, sampled.blocks.size(), sampleSeconds, decodeSeconds, seconds,

@@ -10,6 +10,7 @@
 
 #include "catalogue/catalogue.h"
 #include "common/runtime.h"
+#include "common/stopwatch.h"
 #include "evaluation/classifier_eval.h"
 #include "jobs/pipelines.h"
 #include "jobs/workspace.h"
@@ -58,7 +59,7 @@ int run(int argc, char** argv) {
     g.device = device;
     const auto t0 = std::chrono::steady_clock::now();
     const igpg::GenerateResult generated = igpg::runGeneration(*catalogue, g, {});
-    const double generateSeconds = bench::secondsSince(t0) - generated.evaluateSeconds;
+    const double generateSeconds = igpg::secondsSince(t0) - generated.evaluateSeconds;
     double target = 0;
     for (const auto& s : generated.samples) target += s.metrics->top1 / double(generated.samples.size());
 

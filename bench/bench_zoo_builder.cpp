@@ -13,6 +13,7 @@
 #include "arch/spec.h"
 #include "common/error.h"
 #include "common/runtime.h"
+#include "common/stopwatch.h"
 #include "data/dataset.h"
 #include "evaluation/classifier_eval.h"
 #include "training/trainer.h"
@@ -60,7 +61,7 @@ Run train(const igpg::arch::Program& program, const BenchData& d, igpg::TrainOpt
   Run r;
   const auto start = std::chrono::steady_clock::now();
   r.stack = igpg::trainModels(program, d.trainImages, d.trainLabels, options);
-  r.seconds = bench::secondsSince(start);
+  r.seconds = igpg::secondsSince(start);
   r.metrics = igpg::evaluateClassifiers(r.stack, d.testImages, d.testLabels);
   return r;
 }

@@ -4,7 +4,6 @@
 #include "prior/step_graph.h"
 #include "prior/structure.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 namespace igpg {
