@@ -71,10 +71,10 @@ int run(int argc, char** argv) {
               "N_max %lld), random weights\n",
               (long long)config.vq.chunkSize, (long long)config.vq.tokensPerChunk, (long long)config.vq.codebookSize,
               (long long)priorOptions.layers, (long long)priorOptions.width, (long long)priorOptions.contextLength);
-  std::printf("LibTorch %s, device %s, %d intra-op threads, seed %llu; sampling stops after %.0f s "
+  std::printf("LibTorch %s, device %s, %d intra-op threads, BLAS %s, seed %llu; sampling stops after %.0f s "
               "and projects the rest\n\n",
-              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), (unsigned long long)seed,
-              budget);
+              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), igpg::blasBackend().c_str(),
+              (unsigned long long)seed, budget);
   std::printf("%12s %10s %8s %7s %10s %10s %10s %12s %14s\n", "parameters", "tokens", "streams", "blocks",
               "sample s", "decode s", "total s", "peak MiB", "us/parameter");
 

@@ -57,8 +57,9 @@ int run(int argc, char** argv) {
 
   std::printf("bench_sampler: prior of %lld layers, %lld heads, width %lld, vocabulary %lld; %lld tokens per sample\n",
               (long long)o.layers, (long long)o.heads, (long long)o.width, (long long)o.vocabSize, (long long)tokens);
-  std::printf("LibTorch %s, device %s, %d intra-op threads, seed %llu, median of %d runs\n",
-              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), (unsigned long long)seed,
+  std::printf("LibTorch %s, device %s, %d intra-op threads, BLAS %s, seed %llu, median of %d runs\n",
+              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), igpg::blasBackend().c_str(),
+              (unsigned long long)seed,
               repeats);
   std::printf("weights read per step %.1f MB, copy bandwidth %.0f GB/s: bound %.0f steps/s\n\n", stepBytes / 1e6,
               bandwidth / 1e9, bandwidth / stepBytes);

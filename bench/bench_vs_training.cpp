@@ -44,10 +44,10 @@ int run(int argc, char** argv) {
   const igpg::ZooPlan plan = igpg::planZoo(*catalogue, recipe, 1);
 
   std::printf("bench_vs_training: recipe %s, catalogue %s\n", recipe.name.c_str(), flags["catalogue"].c_str());
-  std::printf("LibTorch %s, device %s, %d intra-op threads; generation: newest prior, %s samples, seed 0; "
-              "scratch: seed %s with the recipe's training\n\n",
-              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), flags["samples"].c_str(),
-              flags["seed"].c_str());
+  std::printf("LibTorch %s, device %s, %d intra-op threads, BLAS %s; generation: newest prior, %s samples, "
+              "seed 0; scratch: seed %s with the recipe's training\n\n",
+              igpg::torchVersion().c_str(), device.str().c_str(), at::get_num_threads(), igpg::blasBackend().c_str(),
+              flags["samples"].c_str(), flags["seed"].c_str());
   std::printf("%-24s %-34s %7s %10s %12s %13s %12s %8s\n", "architecture", "dataset", "params", "generated",
               "generate s", "scratch epoch", "scratch s", "ratio");
   for (const auto& stack : plan.stacks) {

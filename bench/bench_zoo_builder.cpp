@@ -96,9 +96,10 @@ int run(int argc, char** argv) {
   std::printf("bench_zoo_builder: %s (%lld parameters), stacked vs one at a time\n", spec.name().c_str(),
               (long long)spec.parameterCount());
   const char* waitPolicy = std::getenv("OMP_WAIT_POLICY");
-  std::printf("LibTorch %s, %d intra-op threads (%s, OMP_WAIT_POLICY=%s), device %s\n", igpg::torchVersion().c_str(),
-              at::get_num_threads(), at::get_parallel_info().find("OpenMP") != std::string::npos ? "OpenMP" : "native",
-              waitPolicy ? waitPolicy : "unset", device.str().c_str());
+  std::printf("LibTorch %s, %d intra-op threads (%s, OMP_WAIT_POLICY=%s), BLAS %s, device %s\n",
+              igpg::torchVersion().c_str(), at::get_num_threads(),
+              at::get_parallel_info().find("OpenMP") != std::string::npos ? "OpenMP" : "native",
+              waitPolicy ? waitPolicy : "unset", igpg::blasBackend().c_str(), device.str().c_str());
   std::printf("data: %s\n", data.description.c_str());
   std::printf("training: Adam lr %g, batch %lld, %lld epoch(s); model g has seed g (init and data order)\n",
               base.optimizer.learningRate, (long long)base.batchSize, (long long)base.epochs);

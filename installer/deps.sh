@@ -9,8 +9,9 @@ packages=(
   g++ cmake ninja-build pkg-config dpkg-dev file
   # libraries (LibTorch 1.13 CPU, Qt 6, QCustomPlot, SQLite, nlohmann/json, zlib)
   libtorch-dev qt6-base-dev libqcustomplot-dev libsqlite3-dev nlohmann-json3-dev zlib1g-dev
-  # LibTorch's BLAS: Debian's reference libblas is ~10x slower than OpenBLAS for matmuls
-  libopenblas0-pthread
+  # LibTorch's BLAS: Debian's reference libblas is ~10x slower than OpenBLAS for matmuls,
+  # and the OpenMP build shares LibTorch's threads (cmake/IgpgBlas.cmake says why)
+  libopenblas0-openmp
   # real data: Fashion-MNIST and scikit-learn's 8x8 digits
   dataset-fashion-mnist python3-sklearn
   # offscreen plots and screenshots under Xvfb

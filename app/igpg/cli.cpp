@@ -266,7 +266,7 @@ int Parser::run(int argc, char** argv) {
 
   if (globals.has("version")) {
     std::cout << "igpg " << igpgVersion() << " (LibTorch " << torchVersion()
-              << (cudaAvailable() ? ", CUDA available" : ", CPU only") << ")\n";
+              << (cudaAvailable() ? ", CUDA available" : ", CPU only") << ", BLAS " << blasBackend() << ")\n";
     return 0;
   }
   // A command path that is a prefix of others ("zoo") may also be a command itself only

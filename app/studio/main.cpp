@@ -7,6 +7,7 @@
 #include <QCommandLineParser>
 
 int main(int argc, char** argv) {
+  igpg::reexecWithPassiveOpenMP(argv);
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("IGPG Studio"));
   QApplication::setOrganizationName(QStringLiteral("IGPG"));

@@ -4,6 +4,11 @@
 
 #include <torch/torch.h>
 
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <thread>
 
 namespace igpg {
@@ -49,6 +54,28 @@ std::string igpgVersion() { return IGPG_VERSION; }
 std::string torchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string blasBackend() {
+  // Looked up rather than linked: LibTorch may carry MKL or another BLAS instead.
+  using ConfigFn = char* (*)();
+  using ParallelFn = int (*)();
+  auto config = reinterpret_cast<ConfigFn>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  if (!config) return "not OpenBLAS";
+  auto parallel = reinterpret_cast<ParallelFn>(dlsym(RTLD_DEFAULT, "openblas_get_parallel"));
+  std::string text = config();
+  const auto cut = text.find(' ', text.find(' ') + 1);  // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..." -> name and version
+  text = text.substr(0, cut);
+  const int mode = parallel ? parallel() : -1;
+  text += mode == 0 ? " (sequential)" : mode == 1 ? " (pthreads)" : mode == 2 ? " (OpenMP)" : "";
+  return text;
+}
+
+void reexecWithPassiveOpenMP(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OMP_WAIT_POLICY");  // exec failed: go on as loaded
 }
 
 }  // namespace igpg

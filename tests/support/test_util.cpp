@@ -62,14 +62,21 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
     : io_("proc") {
   // stdout/stderr go to temporary files so that large outputs cannot dead-lock on pipes.
   const std::string outPath = io_.file("out"), errPath = io_.file("err");
-  // The environment: this process's, with the extra "K=V" entries replacing or adding.
+  // The environment: this process's, with the extra "K=V" entries replacing or adding,
+  // and a bare "K" removing K.
   std::vector<std::string> entries;
   for (char** e = environ; *e; ++e) entries.emplace_back(*e);
   for (const auto& kv : env) {
-    const std::string key = kv.substr(0, kv.find('=') + 1);
+    const auto eq = kv.find('=');
+    const std::string key = eq == std::string::npos ? kv + "=" : kv.substr(0, eq + 1);
     auto same = std::find_if(entries.begin(), entries.end(), [&](const std::string& e) { return e.rfind(key, 0) == 0; });
-    if (same != entries.end()) *same = kv;
-    else entries.push_back(kv);
+    if (eq == std::string::npos) {
+      if (same != entries.end()) entries.erase(same);
+    } else if (same != entries.end()) {
+      *same = kv;
+    } else {
+      entries.push_back(kv);
+    }
   }
   std::vector<char*> envp, args;
   for (auto& e : entries) envp.push_back(e.data());

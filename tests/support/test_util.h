@@ -29,7 +29,8 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs a program with arguments (no shell), optional extra environment "K=V" entries.
+// Runs a program with arguments (no shell), optional extra environment "K=V" entries
+// (a bare "K" removes K).
 ProcessResult runProcess(const std::vector<std::string>& argv,
                          const std::vector<std::string>& env = {}, double timeoutSeconds = 120);
 
