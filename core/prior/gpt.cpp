@@ -13,6 +13,23 @@ namespace F = torch::nn::functional;
 
 int64_t conditionLength(const GPTOptions& o) { return (o.archDim > 0) + (o.datasetDim > 0) + 1; }
 
+namespace {
+
+// layer(x), but a matrix-vector product for a single row on the CPU: OpenBLAS 0.3.21 runs
+// a one-row GEMM through its packing kernel, 4-5x slower than its GEMV at the decoding
+// step's shapes (512 x 512 to 2048 x 512, 2 cores), and batch-1 sampling is nothing but
+// such rows.
+torch::Tensor linear(torch::nn::Linear& layer, const torch::Tensor& x) {
+  const auto& w = layer->weight;  // (out, in)
+  if (!x.is_cpu() || x.numel() != w.size(1)) return layer->forward(x);
+  auto sizes = x.sizes().vec();
+  sizes.back() = w.size(0);
+  auto row = x.reshape({-1});
+  return (layer->bias.defined() ? torch::addmv(layer->bias, w, row) : torch::mv(w, row)).view(sizes);
+}
+
+}  // namespace
+
 CausalSelfAttentionImpl::CausalSelfAttentionImpl(int64_t width, int64_t heads, double dropout)
     : heads_(heads), dropout_(dropout) {
   if (width % heads != 0)
@@ -25,7 +42,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const tor
                                                torch::Tensor* cacheK, torch::Tensor* cacheV,
                                                const torch::Tensor& position) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), hd = C / heads_;
-  auto parts = qkv(x).split(C, 2);                                   // 3 x (B, T, C)
+  auto parts = linear(qkv, x).split(C, 2);                           // 3 x (B, T, C)
   auto q = parts[0].view({B, T, heads_, hd}).transpose(1, 2);        // (B, H, T, hd)
   auto k = parts[1].view({B, T, heads_, hd}).transpose(1, 2);
   auto v = parts[2].view({B, T, heads_, hd}).transpose(1, 2);
@@ -33,8 +50,8 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const tor
     TORCH_CHECK(T == 1 && cacheK, "attention: a decoding step takes one token and a cache, got ", T, " tokens");
     cacheK->index_copy_(2, position, k);
     cacheV->index_copy_(2, position, v);
-    k = *cacheK;                                                     // (B, H, maxLength, hd)
-    v = *cacheV;
+    k = cacheK->narrow(2, 0, bias.size(1));                          // (B, H, S, hd)
+    v = cacheV->narrow(2, 0, bias.size(1));
   } else if (cacheK) {
     cacheK->narrow(2, 0, T).copy_(k);
     cacheV->narrow(2, 0, T).copy_(v);
@@ -50,7 +67,7 @@ torch::Tensor CausalSelfAttentionImpl::forward(const torch::Tensor& x, const tor
   if (dropout_ > 0 && is_training()) att = F::dropout(att, F::DropoutFuncOptions().p(dropout_).training(true));
   auto y = torch::bmm(att, v.reshape({B * heads_, S, hd}));         // (B*H, T, hd)
   y = y.view({B, heads_, T, hd}).transpose(1, 2).contiguous().view({B, T, C});
-  return proj(y);
+  return linear(proj, y);
 }
 
 GPTBlockImpl::GPTBlockImpl(int64_t width, int64_t heads, double dropout) : dropout_(dropout) {
@@ -64,7 +81,7 @@ GPTBlockImpl::GPTBlockImpl(int64_t width, int64_t heads, double dropout) : dropo
 torch::Tensor GPTBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* cacheK,
                                     torch::Tensor* cacheV, const torch::Tensor& position) {
   auto h = x + attn(ln1(x), bias, cacheK, cacheV, position);
-  auto m = out(F::gelu(fc(ln2(h))));
+  auto m = linear(out, F::gelu(linear(fc, ln2(h))));
   if (dropout_ > 0 && is_training()) m = F::dropout(m, F::DropoutFuncOptions().p(dropout_).training(true));
   return h + m;
 }
@@ -131,7 +148,8 @@ torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache, bool step) {
   if (step) {
     position = cache->length;                   // (1)
     cache->bias.index_fill_(0, position, 0.0);  // this step's own key
-    bias = cache->bias.unsqueeze(0);            // (1, maxLength)
+    const int64_t S = cache->wholeWindow ? cache->bias.size(0) : cache->filled + 1;
+    bias = cache->bias.narrow(0, 0, S).unsqueeze(0);  // (1, S)
   } else {
     h = x + positionEmbedding(torch::arange(T, x.options().dtype(torch::kInt64))).unsqueeze(0);
     if (T > 1) bias = torch::full({T, T}, -inf, x.options()).triu(1);  // causal
@@ -144,11 +162,14 @@ torch::Tensor GPTImpl::run(const torch::Tensor& x, KVCache* cache, bool step) {
     auto block = blocks[i]->as<GPTBlock>();
     h = cache ? block->forward(h, bias, &cache->keys[i], &cache->values[i], position) : block->forward(h, bias);
   }
-  if (step)
+  if (step) {
     cache->length.add_(1);
-  else if (cache)
+    cache->filled += 1;
+  } else if (cache) {
     cache->length.fill_(T);
-  return head(lnFinal(h));  // (B, T, V)
+    cache->filled = T;
+  }
+  return linear(head, lnFinal(h));  // (B, T, V)
 }
 
 torch::Tensor GPTImpl::forward(const torch::Tensor& prefix, const torch::Tensor& tokens,

@@ -51,6 +51,13 @@ struct KVCache {
   // (maxLength) float, added to the attention scores: 0 at filled positions, -inf beyond.
   // A step unmasks its own position with one write that every layer then shares.
   torch::Tensor bias;
+  // The same count on the host. A step attends to the filled positions only, read off it,
+  // unless wholeWindow: a step recorded as a CUDA graph replays with the shapes it was
+  // recorded with, so it attends to all maxLength positions and the bias masks the
+  // unfilled ones. Eager steps would read up to twice the keys and values they need (at
+  // batch 8 on the CPU the whole window's cache outweighs the weights).
+  int64_t filled = 0;
+  bool wholeWindow = false;
 };
 
 class CausalSelfAttentionImpl : public torch::nn::Module {
@@ -59,7 +66,7 @@ class CausalSelfAttentionImpl : public torch::nn::Module {
   // x (B, T, C); bias (T, S) is added to the scaled scores (0 to attend, -inf to mask),
   // undefined for none. With a cache and no position, x are positions 0..T-1 and fill
   // the cache; with a position (1) int64, x is the one token (T = 1) at that position and
-  // attends to all S = maxLength cached keys, bias (1, maxLength) masking the unfilled ones.
+  // attends to the first S cached keys, bias (1, S) masking the unfilled ones.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& bias, torch::Tensor* cacheK = nullptr,
                         torch::Tensor* cacheV = nullptr, const torch::Tensor& position = {});
 

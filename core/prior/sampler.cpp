@@ -97,6 +97,7 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
   s.counters = torch::zeros({2}, s.tokens.options());
   s.cache = gpt->newCache(B, P + N, device);
   StepGraph graph([&s] { s.step(); }, device, options.cudaGraph);
+  s.cache.wholeWindow = graph.records();
 
   ProgressReporter progress(job, "sample", length * scale);
   for (const auto& block : result.blocks) {

@@ -37,6 +37,8 @@ bool StepGraph::available() {
 #endif
 }
 
+bool StepGraph::records() const { return impl_->record; }
+
 bool StepGraph::recorded() const {
 #ifdef IGPG_WITH_CUDA
   return impl_->graph != nullptr;

@@ -26,6 +26,8 @@ class StepGraph {
   // the second records it and replays the recording, later ones replay.
   void run();
   bool recorded() const;
+  // Whether run() records and replays (CUDA with recording on), decided at construction.
+  bool records() const;
 
   // Whether this build can record CUDA graphs at all.
   static bool available();
