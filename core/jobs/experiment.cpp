@@ -511,8 +511,8 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   std::ostringstream md;
   md << "# IGPG experiment: " << result.name << "\n\n";
   md << "Recipe `" << result.recipe << "`: " << result.models << " checkpoints in " << result.pairs.size()
-     << " (architecture, dataset) pairs. IGPG " << igpgVersion() << ", LibTorch " << torchVersion() << " (BLAS " << blasBackend() << "), device "
-     << options.device.str() << ". Seeds: tokenizer " << options.tokenizer.seed << ", prior " << options.prior.seed
+     << " (architecture, dataset) pairs. IGPG " << igpgVersion() << ", LibTorch " << torchVersion() << " (BLAS "
+     << blasBackend() << "), device " << options.device.str() << ". Seeds: tokenizer " << options.tokenizer.seed << ", prior " << options.prior.seed
      << ", sampling " << options.sampling.seed << " (temperature " << options.sampling.temperature << ", top-k "
      << options.sampling.topK << ", top-p " << options.sampling.topP << ").\n\n";
   const bool holdOut = !options.holdOut.empty();

@@ -37,10 +37,10 @@ struct GumbelVQVAEOptions {
   // l codes of a chunk to its K values at once. At few tokens per chunk (the paper's
   // regime: 64 tokens for 2.7M parameters) the decoder then holds the zoo's weights and
   // the codes index them, so the prior has short sequences to learn. Measured on the default
-  // zoo (1,500 steps, 2 cores, pthread OpenBLAS, which cmake/IgpgBlas.cmake has since replaced
-  // by its OpenMP build: 1,536 now trains in 3:12): width 1,024 left 0.023 relative RMSE and lost up to 0.84 point
-  // on the digits MLP in 3:24; 1,536 leaves 0.013 and 0.34 point in 4:19-4:22; 2,048 is no better
-  // (0.013) and takes 4:58 of the 5-minute budget.
+  // zoo (1,500 steps, 2 cores, pthread OpenBLAS): width 1,024 left 0.023 relative RMSE and
+  // lost up to 0.84 point on the digits MLP in 3:24; 1,536 leaves 0.013 and 0.34 point in
+  // 4:19-4:22; 2,048 is no better (0.013) and takes 4:58 of the 5-minute budget. With the
+  // OpenMP OpenBLAS that cmake/IgpgBlas.cmake selects, 1,536 trains in 3:12.
   int64_t denseHidden = 1536;
   int64_t numRoles = 8;          // size of the role vocabulary fed beside the values
   int64_t roleDim = 8;

@@ -329,7 +329,8 @@ void MainWindow::about() {
       this, tr("About IGPG Studio"),
       tr("<h3>IGPG Studio %1</h3><p>Instruction-guided autoregressive neural network parameter generation: a "
          "Gumbel VQ-VAE tokenizes a zoo of trained networks, a GPT prior conditioned on the architecture and "
-         "the dataset learns the tokens, and sampling it gives working weights.</p><p>LibTorch %2 \u00b7 BLAS %4 \u00b7 Qt %3</p>")
+         "the dataset learns the tokens, and sampling it gives working weights.</p>"
+         "<p>LibTorch %2 \u00b7 BLAS %4 \u00b7 Qt %3</p>")
           .arg(QString::fromStdString(igpgVersion()), QString::fromStdString(torchVersion()),
                QString::fromLatin1(qVersion()), QString::fromStdString(blasBackend())));
 }
