@@ -8,6 +8,7 @@
 #include "bench_common.h"
 
 #include "common/runtime.h"
+#include "prior/fused_step.h"
 #include "prior/gpt.h"
 #include "prior/sampler.h"
 #include "prior/step_graph.h"
@@ -64,8 +65,15 @@ int run(int argc, char** argv) {
   std::printf("weights read per step %.1f MB, copy bandwidth %.0f GB/s: bound %.0f steps/s\n\n", stepBytes / 1e6,
               bandwidth / 1e9, bandwidth / stepBytes);
 
-  std::vector<bool> graphModes = {false};
-  if (device.is_cuda() && igpg::StepGraph::available()) graphModes.push_back(true);
+  // Modes: LibTorch's kernels launched one by one, the same recorded as a CUDA graph, and
+  // the fused kernels of fused_step.h recorded as a graph (where they apply).
+  struct Mode {
+    const char* name;
+    bool graph, fused;
+  };
+  std::vector<Mode> modes = {{device.is_cuda() ? "eager" : "cpu", false, false}};
+  if (device.is_cuda() && igpg::StepGraph::available()) modes.push_back({"cuda-graph", true, false});
+  if (device.is_cuda() && igpg::FusedDecodeStep::available()) modes.push_back({"fused", true, true});
   std::map<int64_t, double> best;  // batch -> steps per second of the fastest mode
   for (int64_t batch : bench::intList(flags["batch"])) {
     torch::NoGradGuard noGrad;
@@ -75,19 +83,19 @@ int run(int argc, char** argv) {
         torch::zeros({1, tokens}, torch::TensorOptions().dtype(torch::kInt64).device(device)),
         torch::arange(tokens, torch::TensorOptions().dtype(torch::kInt64).device(device)).remainder(o.tokensPerChunk)
             .unsqueeze(0)};
-    for (bool graph : graphModes) {
+    for (const Mode& mode : modes) {
       igpg::SamplingOptions s;
       s.temperature = 1.0;
       s.seed = seed;
-      s.cudaGraph = graph;
+      s.cudaGraph = mode.graph;
+      s.fusedStep = mode.fused;
       auto sample = [&] { (void)igpg::sampleSequence(gpt, prefix, structure, tokens, s); };
       sample();  // warm-up: allocator, libraries, kernels
       const double seconds = bench::medianSeconds(repeats, sample);
       const double steps = double(tokens) / seconds;
       best[batch] = std::max(best[batch], steps);
       std::printf("igpg   batch %3lld %-12s %9.0f tokens/s  %7.1f steps/s  %5.1f%% of the bandwidth bound\n",
-                  (long long)batch, graph ? "cuda-graph" : (device.is_cuda() ? "eager" : "cpu"), steps * double(batch),
-                  steps, 100.0 * steps / (bandwidth / stepBytes));
+                  (long long)batch, mode.name, steps * double(batch), steps, 100.0 * steps / (bandwidth / stepBytes));
     }
   }
 

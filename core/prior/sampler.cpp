@@ -1,6 +1,7 @@
 #include "prior/sampler.h"
 
 #include "common/error.h"
+#include "prior/fused_step.h"
 #include "prior/step_graph.h"
 #include "prior/structure.h"
 
@@ -51,25 +52,26 @@ torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& o, 
 
 namespace {
 
-// Everything one decoding step reads and writes, at fixed shapes and addresses, so that
-// the step can be recorded once as a CUDA graph (step_graph.h) and replayed per token.
+// One decoding step of the sampler, at fixed shapes and addresses, so that it can be
+// recorded once as a CUDA graph (step_graph.h) and replayed per token: on our fused
+// kernels where they apply (fused_step.h), on LibTorch's otherwise.
 struct DecodeState {
   GPT gpt{nullptr};
   SamplingOptions options;
-  torch::Tensor tokens;    // (B, L) int64 on the device
-  torch::Tensor logits;    // (B, V): the next token's
-  torch::Tensor gumbel;    // (N, B, V): the current block's noise
-  torch::Tensor inputs;    // (B, N, C): the current block's GPT::stepInputs
-  torch::Tensor counters;  // (2) int64: the token being drawn t, and its index k in the block
-  KVCache cache;
+  DecodeBuffers b;
+  std::unique_ptr<FusedDecodeStep> fused;
 
   // Draws token t from the logits, then feeds it to get the logits of token t + 1.
   void step() {
-    auto t = counters.narrow(0, 0, 1), k = counters.narrow(0, 1, 1);
-    auto next = sampleNext(logits, options, gumbel.index_select(0, k).squeeze(0));  // (B)
-    tokens.index_copy_(1, t, next.unsqueeze(1));
-    logits.copy_(gpt->step(cache, next, inputs.index_select(1, k)));
-    counters.add_(1);
+    if (fused) {
+      fused->run(b);
+      return;
+    }
+    auto t = b.counters.narrow(0, 0, 1), k = b.counters.narrow(0, 1, 1);
+    auto next = sampleNext(b.logits, options, b.gumbel.index_select(0, k).squeeze(0));  // (B)
+    b.tokens.index_copy_(1, t, next.unsqueeze(1));
+    b.logits.copy_(gpt->step(b.cache, next, b.inputs.index_select(1, k)));
+    b.counters.add_(1);
   }
 };
 
@@ -90,28 +92,30 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
   DecodeState s;
   s.gpt = gpt;
   s.options = options;
-  s.tokens = torch::zeros({B, length}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-  s.logits = torch::zeros({B, V}, prefix.options());
-  s.gumbel = torch::zeros({N, B, V}, prefix.options());
-  s.inputs = torch::zeros({B, N, gpt->options().width}, prefix.options());
-  s.counters = torch::zeros({2}, s.tokens.options());
-  s.cache = gpt->newCache(B, P + N, device);
+  DecodeBuffers& b = s.b;
+  b.tokens = torch::zeros({B, length}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  b.logits = torch::zeros({B, V}, prefix.options());
+  b.gumbel = torch::zeros({N, B, V}, prefix.options());
+  b.inputs = torch::zeros({B, N, gpt->options().width}, prefix.options());
+  b.counters = torch::zeros({2}, b.tokens.options());
+  b.cache = gpt->newCache(B, P + N, device);
+  if (options.fusedStep && options.useCache) s.fused = FusedDecodeStep::create(gpt, b, options);
   StepGraph graph([&s] { s.step(); }, device, options.cudaGraph);
-  s.cache.wholeWindow = graph.records();
+  b.cache.wholeWindow = graph.records();
 
   ProgressReporter progress(job, "sample", length * scale);
   for (const auto& block : result.blocks) {
     const int64_t ctx = block.begin - block.contextBegin;
     const int64_t n = block.end - block.begin;
-    if (options.temperature > 0) s.gumbel.narrow(0, 0, n).copy_(gumbelNoise(n, B, V, generator));  // greedy needs none
-    auto context = ctx > 0 ? s.tokens.narrow(1, block.contextBegin, ctx) : torch::Tensor();
+    if (options.temperature > 0) b.gumbel.narrow(0, 0, n).copy_(gumbelNoise(n, B, V, generator));  // greedy needs none
+    auto context = ctx > 0 ? b.tokens.narrow(1, block.contextBegin, ctx) : torch::Tensor();
     if (options.useCache) {
-      s.logits.copy_(gpt->start(s.cache, prefix, context, sliceStructure(structure, block.contextBegin, ctx + 1)));
+      b.logits.copy_(gpt->start(b.cache, prefix, context, sliceStructure(structure, block.contextBegin, ctx + 1)));
       // Step i predicts token begin + i + 1; the sequence's last step predicts nothing.
       const int64_t predicted = std::min(block.end + 1, length) - (block.begin + 1);
       if (predicted > 0)
-        s.inputs.narrow(1, 0, predicted).copy_(gpt->stepInputs(sliceStructure(structure, block.begin + 1, predicted), P + ctx));
-      s.counters.copy_(torch::tensor({block.begin, int64_t(0)}));
+        b.inputs.narrow(1, 0, predicted).copy_(gpt->stepInputs(sliceStructure(structure, block.begin + 1, predicted), P + ctx));
+      b.counters.copy_(torch::tensor({block.begin, int64_t(0)}));
       for (int64_t t = block.begin; t < block.end; ++t) {
         job.cancel.throwIfCancelled("sample");
         graph.run();
@@ -121,16 +125,16 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
       for (int64_t t = block.begin; t < block.end; ++t) {
         job.cancel.throwIfCancelled("sample");
         const int64_t have = t - block.contextBegin;
-        auto window = s.tokens.narrow(1, block.contextBegin, have + 1);  // last entry is a placeholder
+        auto window = b.tokens.narrow(1, block.contextBegin, have + 1);  // last entry is a placeholder
         auto logits = gpt->forward(prefix, window, sliceStructure(structure, block.contextBegin, have + 1));
-        auto next = sampleNext(logits.select(1, have), options, s.gumbel[t - block.begin]);
-        s.tokens.select(1, t).copy_(next);
+        auto next = sampleNext(logits.select(1, have), options, b.gumbel[t - block.begin]);
+        b.tokens.select(1, t).copy_(next);
         progress.update((t + 1) * scale);
       }
     }
   }
   progress.finish();
-  result.tokens = s.tokens.to(torch::kCPU);
+  result.tokens = b.tokens.to(torch::kCPU);
   return result;
 }
 

@@ -35,6 +35,9 @@ struct SamplingOptions {
   // On CUDA, record the decoding step once as a CUDA graph and replay it for every token
   // (see step_graph.h); false launches its kernels one by one (for benchmarks).
   bool cudaGraph = true;
+  // On CUDA, run the decoding step on the fused kernels of fused_step.h where they apply
+  // (float32, batches of up to 8 rows); false: LibTorch's kernels (for benchmarks and tests).
+  bool fusedStep = true;
 };
 
 struct SampledBlock {

@@ -6,6 +6,8 @@
 
 #include "common/error.h"
 #include "prior/conditioning.h"
+#include "prior/fused_step.h"
+#include "prior/fused_step_kernels.h"
 #include "prior/prior_training.h"
 #include "prior/sampler.h"
 #include "prior/structure.h"
@@ -48,6 +50,7 @@ class PriorTest : public QObject {
   void cachedSamplingEqualsUncached();
   void streamsGenerateEachPartFromItsOwnStart();
   void samplingFilters();
+  void fusedStepSamplesWhatLibTorchSamples();
   void gumbelDrawsFollowTheSoftmax();
   void builtinTextEncoderIsSmoothInNumbers();
   void datasetEmbeddingSeesLabelsAndClasses();
@@ -168,6 +171,78 @@ void PriorTest::samplingFilters() {
   for (int i = 0; i < 50; ++i) {
     auto t = igpg::sampleNext(logits, o, noise());
     QVERIFY(t[0].item<int64_t>() == 1 || t[0].item<int64_t>() == 3);
+  }
+}
+
+void PriorTest::fusedStepSamplesWhatLibTorchSamples() {
+  // The fused CUDA kernels (fused_step.h) replace the whole decoding step, sampling
+  // included: with the same noise they must draw the same tokens as LibTorch's kernels,
+  // through Algorithm 1's blocks, with and without top-k, recorded as a graph or not.
+  torch::manual_seed(6);
+  auto o = tinyOptions();
+  o.width = 64;  // 4 heads of 16
+  o.heads = 4;
+  o.vocabSize = 40;
+  igpg::GPT gpt(o);
+  {
+    torch::NoGradGuard noGrad;  // wide weights, so that the tokens vary (see above)
+    for (auto& p : gpt->parameters()) p.normal_(0.0, 0.3);
+  }
+  auto structure = structureFor(smallLayout(10), 8, 4);  // 64 tokens: Algorithm 1's blocks
+  const int64_t length = structure.roles.size(1);
+  auto prefixFor = [&](int64_t batch, torch::Device device) {
+    torch::manual_seed(7);
+    return gpt->conditionPrefix({}, torch::randn({batch, 6}).to(device), batch);
+  };
+  auto buffersFor = [&](int64_t batch, torch::Device device) {
+    igpg::DecodeBuffers b;
+    auto f = torch::TensorOptions().device(device);
+    b.tokens = torch::zeros({batch, length}, f.dtype(torch::kInt64));
+    b.logits = torch::zeros({batch, o.vocabSize}, f);
+    b.gumbel = torch::zeros({o.contextLength, batch, o.vocabSize}, f);
+    b.inputs = torch::zeros({batch, o.contextLength, o.width}, f);
+    b.counters = torch::zeros({2}, f.dtype(torch::kInt64));
+    b.cache = gpt->newCache(batch, 1 + o.contextLength, device);
+    return b;
+  };
+  igpg::SamplingOptions options;
+  std::string why;
+  QVERIFY(!igpg::FusedDecodeStep::create(gpt, buffersFor(3, torch::kCPU), options, &why));
+  QVERIFY(!why.empty());
+  if (!igpg::FusedDecodeStep::available() || !torch::cuda::is_available())
+    QSKIP("needs a build with the CUDA kernels and a GPU");
+
+  const torch::Device cuda(torch::kCUDA);
+  gpt->to(cuda);
+  gpt->eval();
+  why.clear();
+  QVERIFY2(igpg::FusedDecodeStep::create(gpt, buffersFor(3, cuda), options, &why), why.c_str());
+  QVERIFY(!igpg::FusedDecodeStep::create(gpt, buffersFor(igpg::fused::kMaxBatch + 1, cuda), options));
+  auto onDevice = igpg::structureTo(structure, cuda);
+  struct Case {
+    double temperature;
+    int64_t topK;
+    bool graph;
+  };
+  for (const Case& c : {Case{0.0, 0, true}, Case{1.0, 0, true}, Case{0.7, 8, true}, Case{1.0, 0, false}}) {
+    for (int64_t batch : {int64_t(1), int64_t(3)}) {
+      auto prefix = prefixFor(batch, cuda);
+      igpg::SamplingOptions s;
+      s.seed = 12;
+      s.temperature = c.temperature;
+      s.topK = c.topK;
+      s.cudaGraph = c.graph;
+      auto fused = igpg::sampleSequence(gpt, prefix, onDevice, length, s);
+      s.fusedStep = false;
+      auto reference = igpg::sampleSequence(gpt, prefix, onDevice, length, s);
+      QVERIFY(std::get<0>(at::_unique(reference.tokens)).numel() > 4);  // the comparison can fail
+      const auto same = fused.tokens.eq(reference.tokens).sum().item<int64_t>();
+      QVERIFY2(same == reference.tokens.numel(),
+               ("temperature " + std::to_string(c.temperature) + ", top-k " + std::to_string(c.topK) + ", batch " +
+                std::to_string(batch) + ": " + std::to_string(same) + " of " +
+                std::to_string(reference.tokens.numel()) + " tokens agree")
+                   .c_str());
+    }
   }
 }
 

@@ -1,0 +1,53 @@
+// The sampler's decoding step as a few fused CUDA kernels of our own
+// (fused_step_kernels.h) instead of LibTorch's: it draws the token, embeds it, runs every
+// layer and writes the next logits in 5 kernels per layer and 2 more, where LibTorch needs
+// about 135 for the 8-layer benchmark prior. The step stays graph-safe: fixed addresses,
+// no host synchronization, lengths read on the device.
+//
+// It applies to float32 priors on CUDA, batches of up to fused::kMaxBatch rows and heads
+// of up to fused::kAttentionThreads values, in builds with the kernels (a LibTorch with
+// CUDA and a CUDA compiler at configure time); create() returns null elsewhere and the
+// sampler uses LibTorch's kernels.
+#pragma once
+
+#include "prior/gpt.h"
+#include "prior/sampler.h"
+
+#include <memory>
+#include <string>
+
+namespace igpg {
+
+// Everything one decoding step reads and writes, at fixed shapes and addresses.
+struct DecodeBuffers {
+  torch::Tensor tokens;    // (B, L) int64
+  torch::Tensor logits;    // (B, V): the next token's
+  torch::Tensor gumbel;    // (N, B, V): the current block's noise
+  torch::Tensor inputs;    // (B, N, C): the current block's GPT::stepInputs
+  torch::Tensor counters;  // (2) int64: the token being drawn t, and its index k in the block
+  KVCache cache;
+};
+
+class FusedDecodeStep {
+ public:
+  // Null, with the reason in *why (if given), when the kernels cannot run this step.
+  static std::unique_ptr<FusedDecodeStep> create(GPT& gpt, const DecodeBuffers& buffers,
+                                                 const SamplingOptions& options, std::string* why = nullptr);
+  // Whether this build has the kernels at all.
+  static bool available();
+
+  ~FusedDecodeStep();
+  FusedDecodeStep(const FusedDecodeStep&) = delete;
+  FusedDecodeStep& operator=(const FusedDecodeStep&) = delete;
+
+  // Draws token t from buffers.logits, writes it, feeds it and leaves the logits of token
+  // t + 1 in buffers.logits, as the LibTorch step of the sampler does.
+  void run(DecodeBuffers& buffers);
+
+ private:
+  FusedDecodeStep();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace igpg
