@@ -232,6 +232,7 @@ void PriorTest::fusedStepSamplesWhatLibTorchSamples() {
       s.temperature = c.temperature;
       s.topK = c.topK;
       s.cudaGraph = c.graph;
+      s.fusedStep = true;
       auto fused = igpg::sampleSequence(gpt, prefix, onDevice, length, s);
       s.fusedStep = false;
       auto reference = igpg::sampleSequence(gpt, prefix, onDevice, length, s);
