@@ -18,7 +18,10 @@ namespace igpg {
 
 struct TokenizerTrainOptions {
   TokenizerConfig config;
-  int64_t steps = 1500;           // four temperature cycles; a fifth gains nothing on the default zoo
+  // Four temperature cycles. 2000 against 1500 took the default zoo from relative RMSE 0.0133
+  // to 0.0075 and its reconstruction gaps under the bar (mean 0.08, max 0.34 point) for 183 s
+  // of training on 2 cores; a fifth cycle gained nothing.
+  int64_t steps = 2000;
   int64_t batchSize = 256;       // chunks per step
   double learningRate = 2e-3;
   double finalLearningRate = 1e-4;  // cosine decay to it: the codes settle at the end
