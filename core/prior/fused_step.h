@@ -10,11 +10,14 @@
 // sampler uses LibTorch's kernels.
 #pragma once
 
+#include "prior/fused_step_kernels.h"
 #include "prior/gpt.h"
 #include "prior/sampler.h"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace igpg {
 
@@ -28,9 +31,34 @@ struct DecodeBuffers {
   KVCache cache;
 };
 
+// The kernels' arguments for a prior and the sampler's buffers: weight pointers, shapes
+// and scratch. Built on any device, so that a test can run the kernels on the CPU
+// (tests/support/cuda_host_emulation.h) where no GPU exists.
+struct FusedStepPlan {
+  fused::StepShapes shapes{};
+  std::vector<fused::LayerWeights> layers;
+  fused::StepBuffers io{};  // weights and scratch; prepare() adds the step's buffers
+  SamplingOptions options;
+  bool filtered = false;  // top-k or top-p: sampleNext draws the token, the kernels take it
+  torch::Tensor hidden, qkv, attention, mlp, partials, arrivals, chosen;  // the scratch io points to
+
+  // The arguments of the next step over b; with a filter, draws its token first.
+  fused::StepBuffers prepare(DecodeBuffers& b);
+  bool greedy() const { return options.temperature <= 0; }
+  // As LibTorch divides by a scalar: multiplies by its float reciprocal.
+  float inverseTemperature() const { return greedy() ? 1.f : 1.f / float(options.temperature); }
+};
+
+// Null, with the reason in *why (if given), when the kernels cannot take this step's shapes
+// or types: float32, batch up to fused::kMaxBatch, heads of a multiple of 4 values up to
+// fused::kAttentionThreads, width a multiple of 4, contiguous 16-byte-aligned weights.
+std::optional<FusedStepPlan> planFusedStep(GPT& gpt, const DecodeBuffers& buffers, const SamplingOptions& options,
+                                           std::string* why = nullptr);
+
 class FusedDecodeStep {
  public:
-  // Null, with the reason in *why (if given), when the kernels cannot run this step.
+  // Null, with the reason in *why (if given), when the kernels cannot run this step: not
+  // on CUDA, a build without them, or no plan (planFusedStep).
   static std::unique_ptr<FusedDecodeStep> create(GPT& gpt, const DecodeBuffers& buffers,
                                                  const SamplingOptions& options, std::string* why = nullptr);
   // Whether this build has the kernels at all.
@@ -45,9 +73,8 @@ class FusedDecodeStep {
   void run(DecodeBuffers& buffers);
 
  private:
-  FusedDecodeStep();
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  explicit FusedDecodeStep(FusedStepPlan plan);
+  FusedStepPlan plan_;
 };
 
 }  // namespace igpg

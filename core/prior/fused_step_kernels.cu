@@ -1,8 +1,13 @@
 #include "prior/fused_step_kernels.h"
 
-#include <cuda_runtime.h>
-
 #include <math.h>
+
+// Tests run these kernels on the CPU through tests/support/cuda_host_emulation.h, which
+// defines its own launch.
+#ifndef IGPG_CUDA_HOST_EMULATION
+#include <cuda_runtime.h>
+#define IGPG_CUDA_LAUNCH(grid, threads, stream, ...) __VA_ARGS__<<<grid, threads, 0, stream>>>
+#endif
 
 namespace igpg::fused {
 
@@ -280,31 +285,27 @@ int blocksFor(int rows) { return (rows + kRowsPerBlock - 1) / kRowsPerBlock; }
 
 }  // namespace
 
-int64_t attentionPartialFloats(int batch, int heads, int maxLength, int headDim) {
-  return int64_t(batch) * heads * ((maxLength + kAttentionThreads - 1) / kAttentionThreads) * (headDim + 2);
-}
-
 const char* decodeStep(const StepShapes& shape, const StepBuffers& io, const LayerWeights* layers, int numLayers,
                        float inverseTemperature, bool greedy, CUstream_st* stream) {
   const int B = shape.batch, C = shape.width, headDim = C / shape.heads;
   const dim3 attentionGrid((shape.maxLength + kAttentionThreads - 1) / kAttentionThreads, shape.heads, B);
   const float scale = 1.f / sqrtf(float(headDim));
-  sampleAndEmbed<<<1, kSampleThreads, 0, stream>>>(shape, io, inverseTemperature, greedy);
+  IGPG_CUDA_LAUNCH(1, kSampleThreads, stream, sampleAndEmbed)(shape, io, inverseTemperature, greedy);
   for (int i = 0; i < numLayers; ++i) {
     const LayerWeights& w = layers[i];
-    rowGemv<true, false, false><<<blocksFor(3 * C), kGemvThreads, 0, stream>>>(
+    IGPG_CUDA_LAUNCH(blocksFor(3 * C), kGemvThreads, stream, rowGemv<true, false, false>)(
         io.hidden, B, C, w.ln1Weight, w.ln1Bias, w.qkvWeight, w.qkvBias, 3 * C, io.qkv);
-    decodeAttention<<<attentionGrid, kAttentionThreads, 0, stream>>>(
+    IGPG_CUDA_LAUNCH(attentionGrid, kAttentionThreads, stream, decodeAttention)(
         io.qkv, w.cacheKeys, w.cacheValues, io.cacheLength, shape.heads, headDim, shape.maxLength, scale,
         io.partials, io.arrivals, io.attention);
-    rowGemv<false, false, true><<<blocksFor(C), kGemvThreads, 0, stream>>>(
+    IGPG_CUDA_LAUNCH(blocksFor(C), kGemvThreads, stream, rowGemv<false, false, true>)(
         io.attention, B, C, nullptr, nullptr, w.projWeight, w.projBias, C, io.hidden);
-    rowGemv<true, true, false><<<blocksFor(4 * C), kGemvThreads, 0, stream>>>(
+    IGPG_CUDA_LAUNCH(blocksFor(4 * C), kGemvThreads, stream, rowGemv<true, true, false>)(
         io.hidden, B, C, w.ln2Weight, w.ln2Bias, w.fcWeight, w.fcBias, 4 * C, io.mlp);
-    rowGemv<false, false, true><<<blocksFor(C), kGemvThreads, 0, stream>>>(
+    IGPG_CUDA_LAUNCH(blocksFor(C), kGemvThreads, stream, rowGemv<false, false, true>)(
         io.mlp, B, 4 * C, nullptr, nullptr, w.outWeight, w.outBias, C, io.hidden);
   }
-  rowGemv<true, false, false><<<blocksFor(shape.vocab), kGemvThreads, 0, stream>>>(
+  IGPG_CUDA_LAUNCH(blocksFor(shape.vocab), kGemvThreads, stream, rowGemv<true, false, false>)(
       io.hidden, B, C, io.lnFinalWeight, io.lnFinalBias, io.headWeight, nullptr, shape.vocab, io.logits);
   const cudaError_t status = cudaGetLastError();
   return status == cudaSuccess ? nullptr : cudaGetErrorString(status);

@@ -69,8 +69,11 @@ struct StepBuffers {
   int* arrivals;         // (B, H) zeros, and left at zero by every step
 };
 
-// Scratch floats the attention kernel needs for its partial results.
-int64_t attentionPartialFloats(int batch, int heads, int maxLength, int headDim);
+// Scratch floats the attention kernel needs for its partial results: for each row, head
+// and split of kAttentionThreads positions, headDim values and the softmax's max and sum.
+inline int64_t attentionPartialFloats(int batch, int heads, int maxLength, int headDim) {
+  return int64_t(batch) * heads * ((maxLength + kAttentionThreads - 1) / kAttentionThreads) * (headDim + 2);
+}
 
 // Draws token t of every row (argmax of logits * inverseTemperature + gumbel[k], or of the
 // logits alone when greedy, or `chosen`), writes it to tokens[:, t], feeds it through the
