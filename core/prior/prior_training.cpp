@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/heap_memory.h"
 #include "common/runtime.h"
 #include "prior/sampler.h"
 #include "prior/structure.h"
@@ -119,6 +120,7 @@ PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const Pri
                (firstStep > 0 ? ", resuming at step " + std::to_string(firstStep) : ""));
   std::deque<std::pair<double, double>> recent;  // (loss, accuracy) of the last steps
   gpt->train();
+  const KeepFreedMemory keepFreedMemory;
   for (int64_t step = firstStep; step < options.steps; ++step) {
     if (job.cancel.cancelled()) {
       saveCheckpoint(step);

@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/heap_memory.h"
 #include "common/runtime.h"
 #include "training/adamw.h"
 #include "training/lr_schedule.h"
@@ -165,6 +166,7 @@ TokenizerTrainResult trainTokenizer(const std::vector<TokenizerExample>& zoo, co
                " tokens per model on average), seed " + std::to_string(options.seed) +
                (firstStep > 0 ? ", resuming at step " + std::to_string(firstStep) : ""));
   model->train();
+  const KeepFreedMemory keepFreedMemory;
   for (int64_t step = firstStep; step < options.steps; ++step) {
     if (job.cancel.cancelled()) {
       saveCheckpoint(step);

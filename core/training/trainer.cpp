@@ -1,56 +1,16 @@
 #include "training/trainer.h"
 
 #include "common/error.h"
+#include "common/heap_memory.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <chrono>
-#include <climits>
-#include <mutex>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 namespace igpg {
 
 namespace {
-
-// While a training runs, freed memory stays in the heap for the next step. By default
-// glibc serves large blocks with fresh mmap()s and returns freed ones to the system, so
-// every step faulted its activations' pages in again: on the Tiny CNN stacked 8 times
-// that was half of the step (1 thread: 2.8 -> 1.3 ms per model and step; page faults
-// 1.8M -> 62k per 1,600 samples). The defaults come back, and the memory is handed back
-// to the system, when the last concurrent training ends.
-class KeepFreedMemory {
- public:
-  KeepFreedMemory() {
-    std::lock_guard<std::mutex> lock(mutex_);
-#if defined(__GLIBC__)
-    if (users_++ == 0) {
-      mallopt(M_MMAP_MAX, 0);
-      mallopt(M_TRIM_THRESHOLD, INT_MAX);
-    }
-#endif
-  }
-  ~KeepFreedMemory() {
-    std::lock_guard<std::mutex> lock(mutex_);
-#if defined(__GLIBC__)
-    if (--users_ == 0) {
-      mallopt(M_MMAP_MAX, 65536);  // glibc's defaults
-      mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-      malloc_trim(0);
-    }
-#endif
-  }
-  KeepFreedMemory(const KeepFreedMemory&) = delete;
-  KeepFreedMemory& operator=(const KeepFreedMemory&) = delete;
-
- private:
-  static inline std::mutex mutex_;
-  static inline int users_ = 0;
-};
 
 // The data-order stream of a seed, kept apart from its initialization stream
 // (splitmix64 of the seed, so nearby seeds give unrelated orders).
