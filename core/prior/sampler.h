@@ -37,8 +37,9 @@ struct SamplingOptions {
   bool cudaGraph = true;
   // On CUDA, run the decoding step on the fused kernels of fused_step.h where they apply
   // (float32, batches of up to 8 rows) instead of LibTorch's. Off by default until a GPU run
-  // of tests/core/test_prior and bench_sampler has checked them: they compile with nvcc 13
-  // but have not yet run (bench/README.md).
+  // of test_fused_step, test_prior and bench_sampler has checked them: they pass
+  // test_fused_step on the CPU, through an emulation of CUDA threads, but have not yet run
+  // on a GPU (bench/README.md).
   bool fusedStep = false;
 };
 
