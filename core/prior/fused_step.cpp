@@ -31,8 +31,9 @@ std::optional<FusedStepPlan> planFusedStep(GPT& gpt, const DecodeBuffers& b, con
                   std::to_string(fused::kAttentionThreads));
   for (const torch::Tensor* t : {&b.logits, &b.gumbel, &b.inputs})
     if (t->scalar_type() != torch::kFloat32 || !t->is_contiguous()) return refuse("the step's buffers are not float32");
-  for (const auto& t : b.cache.keys)
-    if (t.scalar_type() != torch::kFloat32 || !t.is_contiguous()) return refuse("the cache is not float32");
+  for (const auto* list : {&b.cache.keys, &b.cache.values})
+    for (const auto& t : *list)
+      if (t.scalar_type() != torch::kFloat32 || !t.is_contiguous()) return refuse("the cache is not float32");
 
   auto params = gpt->named_parameters();
   std::string missing;

@@ -21,16 +21,6 @@
 
 namespace igpg {
 
-// Everything one decoding step reads and writes, at fixed shapes and addresses.
-struct DecodeBuffers {
-  torch::Tensor tokens;    // (B, L) int64
-  torch::Tensor logits;    // (B, V): the next token's
-  torch::Tensor gumbel;    // (N, B, V): the current block's noise
-  torch::Tensor inputs;    // (B, N, C): the current block's GPT::stepInputs
-  torch::Tensor counters;  // (2) int64: the token being drawn t, and its index k in the block
-  KVCache cache;
-};
-
 // The kernels' arguments for a prior and the sampler's buffers: weight pointers, shapes
 // and scratch. Built on any device, so that a test can run the kernels on the CPU
 // (tests/support/cuda_host_emulation.h) where no GPU exists.

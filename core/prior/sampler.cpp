@@ -50,30 +50,29 @@ torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& o, 
   return (l + gumbel.to(l.scalar_type())).argmax(-1);
 }
 
-namespace {
-
-// One decoding step of the sampler, at fixed shapes and addresses, so that it can be
-// recorded once as a CUDA graph (step_graph.h) and replayed per token: on our fused
-// kernels where they apply (fused_step.h), on LibTorch's otherwise.
-struct DecodeState {
-  GPT gpt{nullptr};
-  SamplingOptions options;
+DecodeBuffers newDecodeBuffers(GPT& gpt, int64_t batch, int64_t length, int64_t prefixLength,
+                               const torch::TensorOptions& like) {
+  const GPTOptions& o = gpt->options();
+  const auto device = like.device();
   DecodeBuffers b;
-  std::unique_ptr<FusedDecodeStep> fused;
+  b.tokens = torch::zeros({batch, length}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  b.logits = torch::zeros({batch, o.vocabSize}, like);
+  b.gumbel = torch::zeros({o.contextLength, batch, o.vocabSize}, like);
+  b.inputs = torch::zeros({batch, o.contextLength, o.width}, like);
+  b.counters = torch::zeros({2}, b.tokens.options());
+  b.cache = gpt->newCache(batch, prefixLength + o.contextLength, device);
+  return b;
+}
 
-  // Draws token t from the logits, then feeds it to get the logits of token t + 1.
-  void step() {
-    if (fused) {
-      fused->run(b);
-      return;
-    }
-    auto t = b.counters.narrow(0, 0, 1), k = b.counters.narrow(0, 1, 1);
-    auto next = sampleNext(b.logits, options, b.gumbel.index_select(0, k).squeeze(0));  // (B)
-    b.tokens.index_copy_(1, t, next.unsqueeze(1));
-    b.logits.copy_(gpt->step(b.cache, next, b.inputs.index_select(1, k)));
-    b.counters.add_(1);
-  }
-};
+void decodeStepOnLibTorch(GPT& gpt, DecodeBuffers& b, const SamplingOptions& options) {
+  auto t = b.counters.narrow(0, 0, 1), k = b.counters.narrow(0, 1, 1);
+  auto next = sampleNext(b.logits, options, b.gumbel.index_select(0, k).squeeze(0));  // (B)
+  b.tokens.index_copy_(1, t, next.unsqueeze(1));
+  b.logits.copy_(gpt->step(b.cache, next, b.inputs.index_select(1, k)));
+  b.counters.add_(1);
+}
+
+namespace {
 
 // Algorithm 1 over the rows of prefix (B, P, C), each a sequence of `length` tokens that
 // `structure` (B, length, ...) on the device describes. Progress counts `scale` tokens a step.
@@ -89,18 +88,18 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
   SampleResult result;
   result.blocks = blockSchedule(length, N, options.contextOverlap);
 
-  DecodeState s;
-  s.gpt = gpt;
-  s.options = options;
-  DecodeBuffers& b = s.b;
-  b.tokens = torch::zeros({B, length}, torch::TensorOptions().dtype(torch::kInt64).device(device));
-  b.logits = torch::zeros({B, V}, prefix.options());
-  b.gumbel = torch::zeros({N, B, V}, prefix.options());
-  b.inputs = torch::zeros({B, N, gpt->options().width}, prefix.options());
-  b.counters = torch::zeros({2}, b.tokens.options());
-  b.cache = gpt->newCache(B, P + N, device);
-  if (options.fusedStep && options.useCache) s.fused = FusedDecodeStep::create(gpt, b, options);
-  StepGraph graph([&s] { s.step(); }, device, options.cudaGraph);
+  DecodeBuffers b = newDecodeBuffers(gpt, B, length, P, prefix.options());
+  // On our fused kernels where they apply (fused_step.h), on LibTorch's otherwise.
+  std::unique_ptr<FusedDecodeStep> fused;
+  if (options.fusedStep && options.useCache) fused = FusedDecodeStep::create(gpt, b, options);
+  StepGraph graph(
+      [&] {
+        if (fused)
+          fused->run(b);
+        else
+          decodeStepOnLibTorch(gpt, b, options);
+      },
+      device, options.cudaGraph);
   b.cache.wholeWindow = graph.records();
 
   ProgressReporter progress(job, "sample", length * scale);

@@ -58,6 +58,26 @@ struct SampleResult {
 SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
                             const SamplingOptions& options, const JobControl& job = {});
 
+// Everything one decoding step reads and writes, at fixed shapes and addresses, so that
+// the step can be recorded once as a CUDA graph (step_graph.h) and replayed per token.
+struct DecodeBuffers {
+  torch::Tensor tokens;    // (B, L) int64
+  torch::Tensor logits;    // (B, V): the next token's
+  torch::Tensor gumbel;    // (N, B, V): the current block's noise
+  torch::Tensor inputs;    // (B, N, C): the current block's GPT::stepInputs
+  torch::Tensor counters;  // (2) int64: the token being drawn t, and its index k in the block
+  KVCache cache;           // prefixLength + N positions
+};
+
+// Zeroed buffers for `batch` rows of `length` tokens after a prefix of prefixLength
+// positions; the float ones take the dtype and device of `like`.
+DecodeBuffers newDecodeBuffers(GPT& gpt, int64_t batch, int64_t length, int64_t prefixLength,
+                               const torch::TensorOptions& like);
+
+// One decoding step on LibTorch's kernels: draws token t from b.logits, writes it to
+// b.tokens, feeds it and leaves the logits of token t + 1 in b.logits; advances the counters.
+void decodeStepOnLibTorch(GPT& gpt, DecodeBuffers& b, const SamplingOptions& options);
+
 // The block schedule of Algorithm 1 for a sequence of `length` tokens.
 std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, int64_t overlap);
 

@@ -37,18 +37,13 @@ igpg::DecodeBuffers startedBuffers(igpg::GPT& gpt, const torch::Tensor& prefix, 
                                    torch::Device device) {
   const auto& o = gpt->options();
   const int64_t B = prefix.size(0), P = prefix.size(1);
-  auto f = torch::TensorOptions().device(device);
-  igpg::DecodeBuffers b;
-  b.tokens = torch::zeros({B, context + steps}, f.dtype(torch::kInt64));
-  b.gumbel = torch::zeros({o.contextLength, B, o.vocabSize}, f);
-  b.inputs = torch::zeros({B, o.contextLength, o.width}, f);
-  b.counters = torch::tensor({context, int64_t(0)}, f.dtype(torch::kInt64));
-  b.cache = gpt->newCache(B, P + o.contextLength, device);
+  auto f = prefix.options();
+  auto b = igpg::newDecodeBuffers(gpt, B, context + steps, P, f);
+  b.counters.copy_(torch::tensor({context, int64_t(0)}));
   auto tokens = torch::randint(o.vocabSize, {B, context}, f.dtype(torch::kInt64));
   b.tokens.narrow(1, 0, context).copy_(tokens);
-  b.logits = gpt->start(b.cache, prefix, context > 0 ? tokens : torch::Tensor(),
-                        randomStructure(o, B, context + 1, device))
-                 .contiguous();
+  b.logits.copy_(
+      gpt->start(b.cache, prefix, context > 0 ? tokens : torch::Tensor(), randomStructure(o, B, context + 1, device)));
   b.inputs.narrow(1, 0, steps).copy_(gpt->stepInputs(randomStructure(o, B, steps, device), P + context));
   auto generator = at::globalContext().defaultGenerator(device).clone();
   generator.set_current_seed(17);
@@ -63,15 +58,6 @@ igpg::DecodeBuffers copyOf(const igpg::DecodeBuffers& b) {
   for (auto* list : {&c.cache.keys, &c.cache.values})
     for (auto& t : *list) t = t.clone();
   return c;
-}
-
-// The sampler's LibTorch step (sampler.cpp), the reference.
-void libTorchStep(igpg::GPT& gpt, igpg::DecodeBuffers& b, const igpg::SamplingOptions& options) {
-  auto t = b.counters.narrow(0, 0, 1), k = b.counters.narrow(0, 1, 1);
-  auto next = igpg::sampleNext(b.logits, options, b.gumbel.index_select(0, k).squeeze(0));
-  b.tokens.index_copy_(1, t, next.unsqueeze(1));
-  b.logits.copy_(gpt->step(b.cache, next, b.inputs.index_select(1, k)));
-  b.counters.add_(1);
 }
 
 void fusedStep(igpg::FusedStepPlan& plan, igpg::DecodeBuffers& b) {
@@ -129,7 +115,7 @@ void FusedStepTest::kernelsStepLikeLibTorch() {
     QCOMPARE(plan->filtered, c.topK > 0);
     for (int64_t i = 0; i < steps; ++i) {
       const std::string at = "context " + std::to_string(c.context) + ", step " + std::to_string(i) + ": ";
-      libTorchStep(gpt, reference, s);
+      igpg::decodeStepOnLibTorch(gpt, reference, s);
       fusedStep(*plan, fused);
       QVERIFY2(torch::equal(fused.tokens.cpu(), reference.tokens.cpu()), (at + "different tokens").c_str());
       QVERIFY2(torch::allclose(fused.logits, reference.logits, 1e-4, 1e-4),

@@ -195,15 +195,7 @@ void PriorTest::fusedStepSamplesWhatLibTorchSamples() {
     return gpt->conditionPrefix({}, torch::randn({batch, 6}).to(device), batch);
   };
   auto buffersFor = [&](int64_t batch, torch::Device device) {
-    igpg::DecodeBuffers b;
-    auto f = torch::TensorOptions().device(device);
-    b.tokens = torch::zeros({batch, length}, f.dtype(torch::kInt64));
-    b.logits = torch::zeros({batch, o.vocabSize}, f);
-    b.gumbel = torch::zeros({o.contextLength, batch, o.vocabSize}, f);
-    b.inputs = torch::zeros({batch, o.contextLength, o.width}, f);
-    b.counters = torch::zeros({2}, f.dtype(torch::kInt64));
-    b.cache = gpt->newCache(batch, 1 + o.contextLength, device);
-    return b;
+    return igpg::newDecodeBuffers(gpt, batch, length, 2, torch::TensorOptions().device(device));
   };
   igpg::SamplingOptions options;
   std::string why;
