@@ -53,6 +53,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   o.sampling.temperature = args.doubleValue("temperature", o.sampling.temperature);
   o.sampling.topK = args.intValue("top-k", o.sampling.topK);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
+  o.sampling.stratified = !args.has("independent");
   o.device = ctx.device();
 #ifdef IGPG_WITH_PLOTS
   if (!args.has("no-plots")) o.renderer = ui::offscreenPlotRenderer();
@@ -126,6 +127,7 @@ const std::vector<OptionSpec> kExperimentOptions = {
     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
+    {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
     {"hold-out-arch", "SPEC", "train without this architecture's checkpoints (replaces the experiment's hold-out)", true},
     {"hold-out-dataset", "NAME", "train without this dataset's checkpoints", true},
     {"hold-out-seed", "N", "train without the checkpoints of this zoo seed", true},

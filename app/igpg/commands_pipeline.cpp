@@ -233,6 +233,7 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   o.sampling.topP = args.doubleValue("top-p", o.sampling.topP);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
   o.sampling.streams = args.intValue("streams", o.sampling.streams);
+  o.sampling.stratified = !args.has("independent");
   if (o.sampling.streams < 1) usageError("--streams", "must be at least 1");
   o.evaluate = args.has("eval");
   o.save = args.has("save");
@@ -320,6 +321,7 @@ const Registration generate{Command{
      {"top-k", "K", "sample among the K most likely tokens (default: all)"},
      {"top-p", "P", "nucleus sampling mass (default 1)"},
      {"seed", "N", "sampling seed (default 0)"},
+     {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
      {"streams", "S", "networks longer than the prior's context: generate S parts side by side, each by Algorithm 1 "
                       "(default 1; up to S times faster on a GPU, at the cost of context across the seams)"},
      {"prior", "RUN", "prior run id (default: the newest finished one)"},

@@ -646,6 +646,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
                                      {"top_k", options.sampling.topK},
                                      {"top_p", options.sampling.topP},
                                      {"seed", options.sampling.seed},
+                                     {"stratified", options.sampling.stratified},
                                      {"batch", options.samples},
                                      {"context_overlap", options.sampling.contextOverlap}};
     for (size_t s = 0; s < result.samples.size(); ++s) {

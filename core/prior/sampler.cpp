@@ -7,6 +7,9 @@
 
 #include <torch/torch.h>
 
+#include <map>
+#include <string>
+
 namespace igpg {
 
 std::vector<SampledBlock> blockSchedule(int64_t length, int64_t contextLength, int64_t overlap) {
@@ -31,8 +34,10 @@ torch::Tensor gumbelNoise(int64_t steps, int64_t batch, int64_t vocab, at::Gener
   return -torch::log(-torch::log(u));  // u == 0 gives -inf: that token is never drawn
 }
 
-torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& o, const torch::Tensor& gumbel) {
-  if (o.temperature <= 0) return logits.argmax(-1);
+namespace {
+
+// logits (B, V) divided by the temperature, with the tokens top-k and top-p drop at -inf.
+torch::Tensor filteredLogits(const torch::Tensor& logits, const SamplingOptions& o) {
   const double inf = std::numeric_limits<double>::infinity();
   auto l = logits / o.temperature;  // (B, V)
   if (o.topK > 0 && o.topK < l.size(-1)) {
@@ -47,7 +52,46 @@ torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& o, 
     auto drop = (probs.cumsum(-1) - probs) >= o.topP;
     l = l.masked_fill(torch::zeros_like(drop).scatter(-1, order, drop), -inf);
   }
+  return l;
+}
+
+}  // namespace
+
+torch::Tensor sampleNext(const torch::Tensor& logits, const SamplingOptions& o, const torch::Tensor& gumbel) {
+  if (o.temperature <= 0) return logits.argmax(-1);
+  auto l = filteredLogits(logits, o);
   return (l + gumbel.to(l.scalar_type())).argmax(-1);
+}
+
+std::vector<int64_t> systematicDraws(const torch::Tensor& probs, int64_t count, std::mt19937_64& rng) {
+  TORCH_CHECK(probs.dim() == 1 && probs.scalar_type() == torch::kFloat64 && probs.device().is_cpu(),
+              "systematicDraws: probabilities must be (V) float64 on the CPU");
+  // Written out rather than std::uniform_real_distribution and std::shuffle, whose
+  // results differ between standard libraries: a seed draws the same samples everywhere.
+  auto uniform = [&rng] { return double(rng() >> 11) * 0x1.0p-53; };  // [0, 1)
+  std::vector<int64_t> strata(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) strata[size_t(i)] = i;
+  for (int64_t i = count - 1; i > 0; --i) std::swap(strata[size_t(i)], strata[size_t(rng() % uint64_t(i + 1))]);
+  const double u = uniform();
+  auto p = probs.accessor<double, 1>();
+  double total = 0;
+  for (int64_t v = 0; v < p.size(0); ++v) total += p[v];
+  TORCH_CHECK(total > 0, "systematicDraws: no token has a positive probability");
+  std::vector<int64_t> draws;
+  draws.reserve(size_t(count));
+  for (int64_t s : strata) {
+    const double q = (u + double(s)) / double(count) * total;
+    int64_t token = -1;
+    double below = 0;
+    for (int64_t v = 0; v < p.size(0); ++v) {
+      if (p[v] <= 0) continue;
+      token = v;  // rounding can leave q past the last sum: then the last possible token
+      below += p[v];
+      if (q < below) break;
+    }
+    draws.push_back(token);
+  }
+  return draws;
 }
 
 DecodeBuffers newDecodeBuffers(GPT& gpt, int64_t batch, int64_t length, int64_t prefixLength,
@@ -73,6 +117,65 @@ void decodeStepOnLibTorch(GPT& gpt, DecodeBuffers& b, const SamplingOptions& opt
 }
 
 namespace {
+
+// The groups of rows that share their conditioning and every token drawn so far, which
+// SamplingOptions::stratified makes draw together. Groups only ever split, and once every
+// row is alone, sampling runs with no host synchronization as before: on the zoo's
+// networks the samples part at their first token.
+class SharedHistories {
+ public:
+  // prefix (B, P, C); structure (B, L, ...) as the rows will be sampled.
+  SharedHistories(const torch::Tensor& prefix, const TokenStructure& structure, const SamplingOptions& options)
+      : rng_(options.seed) {
+    if (!options.stratified || options.temperature <= 0) return;  // greedy rows agree anyway
+    auto bytes = [](const torch::Tensor& t, int64_t row) {
+      auto r = t[row].contiguous();
+      return std::string(static_cast<const char*>(r.data_ptr()), r.nbytes());
+    };
+    const std::vector<torch::Tensor> rows = {prefix.to(torch::kCPU), structure.features.to(torch::kCPU),
+                                             structure.roles.to(torch::kCPU), structure.inChunk.to(torch::kCPU)};
+    std::map<std::string, std::vector<int64_t>> byKey;
+    for (int64_t i = 0; i < prefix.size(0); ++i) {
+      std::string key;
+      for (const auto& t : rows) key += bytes(t, i);
+      byKey[key].push_back(i);
+    }
+    for (auto& entry : byKey)
+      if (entry.second.size() > 1) groups_.push_back(std::move(entry.second));
+  }
+
+  bool any() const { return !groups_.empty(); }
+
+  // logits (B, V) of the next token; noise (B, V) the Gumbel noise its draw adds. Fixes
+  // the draw of each grouped row through its noise, 0 at the row's token and -inf
+  // elsewhere, so the decoding step draws it as it is: LibTorch's step, a recorded CUDA
+  // graph and the fused kernels alike.
+  void draw(const torch::Tensor& logits, const SamplingOptions& options, torch::Tensor noise) {
+    auto probs = torch::softmax(filteredLogits(logits, options).to(torch::kFloat64), -1).to(torch::kCPU);  // (B, V)
+    std::vector<int64_t> rows, tokens;
+    std::vector<std::vector<int64_t>> remaining;
+    for (const auto& group : groups_) {
+      const auto draws = systematicDraws(probs[group.front()], int64_t(group.size()), rng_);
+      std::map<int64_t, std::vector<int64_t>> byToken;
+      for (size_t i = 0; i < group.size(); ++i) {
+        rows.push_back(group[i]);
+        tokens.push_back(draws[i]);
+        byToken[draws[i]].push_back(group[i]);
+      }
+      for (auto& entry : byToken)
+        if (entry.second.size() > 1) remaining.push_back(std::move(entry.second));
+    }
+    groups_ = std::move(remaining);
+    const int64_t n = int64_t(rows.size());
+    auto forced = torch::full({n, noise.size(1)}, -std::numeric_limits<double>::infinity(), torch::kFloat64);
+    forced.index_put_({torch::arange(n), torch::tensor(tokens)}, 0.0);
+    noise.index_copy_(0, torch::tensor(rows).to(noise.device()), forced.to(noise.options()));
+  }
+
+ private:
+  std::vector<std::vector<int64_t>> groups_;
+  std::mt19937_64 rng_;
+};
 
 // Algorithm 1 over the rows of prefix (B, P, C), each a sequence of `length` tokens that
 // `structure` (B, length, ...) on the device describes. Progress counts `scale` tokens a step.
@@ -102,6 +205,7 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
       device, options.cudaGraph);
   b.cache.wholeWindow = graph.records();
 
+  SharedHistories shared(prefix, structure, options);
   ProgressReporter progress(job, "sample", length * scale);
   for (const auto& block : result.blocks) {
     const int64_t ctx = block.begin - block.contextBegin;
@@ -117,6 +221,7 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
       b.counters.copy_(torch::tensor({block.begin, int64_t(0)}));
       for (int64_t t = block.begin; t < block.end; ++t) {
         job.cancel.throwIfCancelled("sample");
+        if (shared.any()) shared.draw(b.logits, options, b.gumbel[t - block.begin]);
         graph.run();
         progress.update((t + 1) * scale);
       }
@@ -126,6 +231,7 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
         const int64_t have = t - block.contextBegin;
         auto window = b.tokens.narrow(1, block.contextBegin, have + 1);  // last entry is a placeholder
         auto logits = gpt->forward(prefix, window, sliceStructure(structure, block.contextBegin, have + 1));
+        if (shared.any()) shared.draw(logits.select(1, have), options, b.gumbel[t - block.begin]);
         auto next = sampleNext(logits.select(1, have), options, b.gumbel[t - block.begin]);
         b.tokens.select(1, t).copy_(next);
         progress.update((t + 1) * scale);

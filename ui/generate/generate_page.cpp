@@ -112,6 +112,11 @@ GeneratePage::GeneratePage(StudioContext& context, QWidget* parent) : QWidget(pa
   form_->addInt("streams", tr("Streams:"), &sampling_.streams, 1, 4096,
                 tr("For networks longer than the prior's context: generate this many parts side by side, each "
                    "block by block; faster on a GPU, but each seam loses the context carried across it"));
+  form_->addChoice("stratified", tr("Draws:"), &sampling_.stratified,
+                   {{tr("Spread over the prior's branches"), true}, {tr("Independent"), false}},
+                   tr("Spread: the samples share one systematic draw while their tokens agree, so they cover the "
+                      "prior's branches in proportion to their probabilities; each sample alone is still a draw "
+                      "from the prior"));
   form_->addSeed("seed", tr("Seed:"), &sampling_.seed,
                  tr("Seed of the sampler: the same seed draws the same samples again on the same kind of device"));
   form_->addInt("fineTuneEpochs", tr("Fine-tune epochs:"), &fineTuneEpochs_, 0, 1000,
