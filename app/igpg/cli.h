@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace igpg {
+struct TokenizerConfig;
+}
+
 namespace igpg::cli {
 
 struct OptionSpec {
@@ -99,6 +103,11 @@ class Table {
 
 std::string formatCell(const nlohmann::json& value);
 void printJson(const Context& ctx, const nlohmann::json& value);
+
+// The tokenizer's shape (--chunk, --tokens-per-chunk, --codebook, --hidden, --dense-hidden,
+// --vectorization), taken by `train tokenizer` and by the experiments.
+std::vector<OptionSpec> tokenizerShapeOptions();
+void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config);
 
 // Usage errors exit with status 2.
 [[noreturn]] void usageError(const std::string& where, const std::string& message);

@@ -48,6 +48,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   }
   o.samples = args.intValue("samples", o.samples);
   if (o.samples < 1 || o.samples > 1000) usageError("--samples", "must be between 1 and 1000");
+  applyTokenizerShape(args, o.tokenizer.config);
   o.tokenizer.steps = args.intValue("tokenizer-steps", o.tokenizer.steps);
   o.prior.steps = args.intValue("prior-steps", o.prior.steps);
   o.sampling.temperature = args.doubleValue("temperature", o.sampling.temperature);
@@ -118,7 +119,8 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   return 0;
 }
 
-const std::vector<OptionSpec> kExperimentOptions = {
+const std::vector<OptionSpec> kExperimentOptions = [] {
+  std::vector<OptionSpec> options = {
     {"samples", "N", "generated networks per pair (default 5)"},
     {"recipe", "RECIPE", "zoo recipe, embedded name or file (default: the experiment's)"},
     {"report", "DIR", "report folder (default report/NAME)"},
@@ -133,7 +135,10 @@ const std::vector<OptionSpec> kExperimentOptions = {
     {"hold-out-seed", "N", "train without the checkpoints of this zoo seed", true},
     {"finetune", "E", "fine-tune generated and scratch networks E epochs (0: random-init baseline only)"},
     {"no-plots", "", "write the CSV files only"},
-};
+  };
+  for (auto& o : tokenizerShapeOptions()) options.push_back(std::move(o));
+  return options;
+}();
 
 int runDemo(Context& ctx, const ParsedArgs& args) { return runNamedExperiment(ctx, args, experimentPresets().front()); }
 

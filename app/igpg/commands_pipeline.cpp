@@ -49,17 +49,36 @@ void printMetrics(const Context& ctx, const std::string& title, const nlohmann::
     if (!it.value().is_array() && !it.value().is_object()) *ctx.out << "  " << it.key() << ": " << formatCell(it.value()) << "\n";
 }
 
+}  // namespace
+
+std::vector<OptionSpec> tokenizerShapeOptions() {
+  const GumbelVQVAEOptions vq = TokenizerConfig{}.vq;
+  return {{"chunk", "K", "values per chunk (default " + std::to_string(vq.chunkSize) + ")"},
+          {"tokens-per-chunk", "L", "tokens per chunk (default " + std::to_string(vq.tokensPerChunk) + ")"},
+          {"codebook", "M", "codebook entries (default " + std::to_string(vq.codebookSize) + ")"},
+          {"hidden", "C", "channels of the encoder and decoder (default " + std::to_string(vq.hidden) + ")"},
+          {"dense-hidden", "W", "width of the dense decoder, 0 for the convolutional one (default " +
+                                    std::to_string(vq.denseHidden) + ")"},
+          {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"}};
+}
+
+void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config) {
+  config.vq.chunkSize = args.intValue("chunk", config.vq.chunkSize);
+  config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", config.vq.tokensPerChunk);
+  config.vq.codebookSize = args.intValue("codebook", config.vq.codebookSize);
+  config.vq.hidden = args.intValue("hidden", config.vq.hidden);
+  config.vq.denseHidden = args.intValue("dense-hidden", config.vq.denseHidden);
+  if (args.has("vectorization")) config.vectorization = parseVectorization(args.value("vectorization"));
+}
+
+namespace {
+
 int runTrainTokenizer(Context& ctx, const ParsedArgs& args) {
   TokenizerJobOptions o;
   o.zoo = parseZooFilter(args.valueOr("zoo", "all"));
   o.name = args.valueOr("name", "");
   auto& t = o.train;
-  t.config.vq.chunkSize = args.intValue("chunk", t.config.vq.chunkSize);
-  t.config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", t.config.vq.tokensPerChunk);
-  t.config.vq.codebookSize = args.intValue("codebook", t.config.vq.codebookSize);
-  t.config.vq.hidden = args.intValue("hidden", t.config.vq.hidden);
-  t.config.vq.denseHidden = args.intValue("dense-hidden", t.config.vq.denseHidden);
-  if (args.has("vectorization")) t.config.vectorization = parseVectorization(args.value("vectorization"));
+  applyTokenizerShape(args, t.config);
   t.steps = args.intValue("steps", t.steps);
   t.batchSize = args.intValue("batch-size", t.batchSize);
   t.learningRate = args.doubleValue("lr", t.learningRate);
@@ -75,26 +94,26 @@ int runTrainTokenizer(Context& ctx, const ParsedArgs& args) {
   return 0;
 }
 
-const TokenizerTrainOptions kTokenizerDefaults;
+std::vector<OptionSpec> trainTokenizerOptions() {
+  const TokenizerTrainOptions defaults;
+  std::vector<OptionSpec> options = {kZooOption};
+  for (auto& o : tokenizerShapeOptions()) options.push_back(std::move(o));
+  options.insert(options.end(),
+                 {{"steps", "N", "optimizer steps (default " + std::to_string(defaults.steps) + ")"},
+                  {"batch-size", "N", "chunks per step (default " + std::to_string(defaults.batchSize) + ")"},
+                  {"lr", "X", "AdamW learning rate"},
+                  {"seed", "N", "seed (default 0)"},
+                  {"name", "TEXT", "run name"}});
+  return options;
+}
+
 const Registration trainTokenizer{Command{
     "train tokenizer",
     "train the Gumbel VQ-VAE weight tokenizer on a zoo",
     "Chunks every model's weights (K values per chunk), encodes each chunk into l tokens of a\n"
     "codebook of m entries, and trains with equation 2 of the paper. Interrupted runs resume\n"
     "from their checkpoint when started again with the same options.",
-    {kZooOption,
-     {"chunk", "K", "values per chunk (default " + std::to_string(kTokenizerDefaults.config.vq.chunkSize) + ")"},
-     {"tokens-per-chunk", "L", "tokens per chunk (default " + std::to_string(kTokenizerDefaults.config.vq.tokensPerChunk) + ")"},
-     {"codebook", "M", "codebook entries (default " + std::to_string(kTokenizerDefaults.config.vq.codebookSize) + ")"},
-     {"hidden", "C", "channels of the encoder and decoder (default " + std::to_string(kTokenizerDefaults.config.vq.hidden) + ")"},
-     {"dense-hidden", "W", "width of the dense decoder, 0 for the convolutional one (default " +
-                               std::to_string(kTokenizerDefaults.config.vq.denseHidden) + ")"},
-     {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"},
-     {"steps", "N", "optimizer steps (default " + std::to_string(kTokenizerDefaults.steps) + ")"},
-     {"batch-size", "N", "chunks per step (default " + std::to_string(kTokenizerDefaults.batchSize) + ")"},
-     {"lr", "X", "AdamW learning rate"},
-     {"seed", "N", "seed (default 0)"},
-     {"name", "TEXT", "run name"}},
+    trainTokenizerOptions(),
     {},
     runTrainTokenizer}};
 
