@@ -125,7 +125,7 @@ const std::vector<OptionSpec> kExperimentOptions = [] {
     {"recipe", "RECIPE", "zoo recipe, embedded name or file (default: the experiment's)"},
     {"report", "DIR", "report folder (default report/NAME)"},
     {"tokenizer-steps", "N", "tokenizer training steps"},
-    {"prior-steps", "N", "prior training steps"},
+    {"prior-steps", "N", "prior training steps (default: 80 passes over the zoo's windows, at least 300)"},
     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},

@@ -156,7 +156,7 @@ const Registration trainPrior{Command{
      {"heads", "N", "attention heads (default " + std::to_string(kPriorDefaults.gpt.heads) + ")"},
      {"width", "N", "model width (default " + std::to_string(kPriorDefaults.gpt.width) + ")"},
      {"context", "N", "N_max, tokens per window (default " + std::to_string(kPriorDefaults.gpt.contextLength) + ")"},
-     {"steps", "N", "optimizer steps (default " + std::to_string(kPriorDefaults.steps) + ")"},
+     {"steps", "N", "optimizer steps (default: 80 passes over the zoo's windows, at least 300)"},
      {"batch-size", "N", "windows per step (default " + std::to_string(kPriorDefaults.batchSize) + ")"},
      {"lr", "X", "peak learning rate of the linear schedule"},
      {"seed", "N", "seed (default 0)"},

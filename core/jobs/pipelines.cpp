@@ -291,6 +291,7 @@ PriorJobResult runPriorTraining(Catalogue& catalogue, const PriorJobOptions& opt
   train.info.archEncoder = inputs.useArch ? conditioner.archEncoderId() : "";
   train.info.datasetEncoder = inputs.useDataset ? conditioner.datasetEncoderId() : "";
   train.info.extra = {{"tokenizer_run", tokenizerRun.id}, {"models", idsOf(zoo)}};
+  train.steps = priorTrainingSteps(inputs.examples, train);
 
   RunRecord run;
   run.kind = "prior";

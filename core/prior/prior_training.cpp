@@ -52,10 +52,21 @@ Window drawWindow(const std::vector<PriorExample>& examples, const std::vector<s
 
 }  // namespace
 
-PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const PriorTrainOptions& options,
+int64_t priorTrainingSteps(const std::vector<PriorExample>& examples, const PriorTrainOptions& options) {
+  if (options.steps < 0) fail(ErrorKind::Config, "steps", "must be positive, or 0 to choose from the zoo");
+  if (options.steps > 0) return options.steps;
+  constexpr int64_t kPasses = 80, kMinimum = 300;
+  const int64_t context = options.gpt.contextLength;
+  int64_t windows = 0;
+  for (const auto& e : examples) windows += (e.tokens.size(0) + context - 1) / context;
+  return std::max(kMinimum, (kPasses * windows + options.batchSize - 1) / options.batchSize);
+}
+
+PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const PriorTrainOptions& requested,
                             const JobControl& job, const StepMetricsSink& metrics) {
   if (examples.empty()) fail(ErrorKind::Config, "zoo", "no token sequences to train the prior on");
-  if (options.steps <= 0) fail(ErrorKind::Config, "steps", "must be positive");
+  PriorTrainOptions options = requested;
+  options.steps = priorTrainingSteps(examples, requested);
   const auto start = std::chrono::steady_clock::now();
   const torch::Device device = options.device;
   GPTOptions gptOptions = options.gpt;

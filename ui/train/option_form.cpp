@@ -60,9 +60,10 @@ void OptionForm::addRow(const QString& label, QWidget* editor, const QString& ti
 }
 
 void OptionForm::addInt(const QString& name, const QString& label, int64_t* field, int64_t minimum, int64_t maximum,
-                        const QString& tip) {
+                        const QString& tip, const QString& minimumText) {
   auto* spin = new QSpinBox(this);
   spin->setObjectName(name);
+  spin->setSpecialValueText(minimumText);
   constexpr int64_t kMax = std::numeric_limits<int>::max();
   spin->setRange(int(std::max<int64_t>(minimum, -kMax)), int(std::min<int64_t>(maximum, kMax)));
   spin->setKeyboardTracking(false);
@@ -73,7 +74,7 @@ void OptionForm::addInt(const QString& name, const QString& label, int64_t* fiel
     *field = v;
     emit edited();
   });
-  addRow(label, spin, tip, QString::number(*field));
+  addRow(label, spin, tip, *field == minimum && !minimumText.isEmpty() ? minimumText : QString::number(*field));
 }
 
 void OptionForm::addSeed(const QString& name, const QString& label, uint64_t* field, const QString& tip) {

@@ -21,9 +21,10 @@ class OptionForm : public QWidget {
 
   void addSection(const QString& title);
   // The field must outlive the form. `name` is the row's object name (for tests and
-  // settings); the row's tooltip says what the field does and its default.
+  // settings); the row's tooltip says what the field does and its default. minimumText,
+  // when given, names what the minimum means (e.g. "auto" for a 0 the core resolves).
   void addInt(const QString& name, const QString& label, int64_t* field, int64_t minimum, int64_t maximum,
-              const QString& tip);
+              const QString& tip, const QString& minimumText = {});
   void addSeed(const QString& name, const QString& label, uint64_t* field, const QString& tip);
   void addNumber(const QString& name, const QString& label, double* field, double minimum, double maximum,
                  const QString& tip);

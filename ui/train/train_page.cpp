@@ -223,7 +223,8 @@ QWidget* TrainPage::buildForms() {
   f->addInt("width", tr("Width:"), &p.gpt.width, 8, 1 << 16, tr("Embedding width"));
   f->addNumber("dropout", tr("Dropout:"), &p.gpt.dropout, 0, 0.9, tr("Dropout probability"));
   f->addSection(tr("Optimization"));
-  f->addInt("steps", tr("Steps:"), &p.steps, 1, kBig, tr("Training steps"));
+  f->addInt("steps", tr("Steps:"), &p.steps, 0, kBig,
+            tr("Training steps; auto: 80 passes over the zoo's windows, at least 300"), tr("auto"));
   f->addInt("batchSize", tr("Batch size:"), &p.batchSize, 1, kBig, tr("Windows per step"));
   f->addNumber("learningRate", tr("Learning rate:"), &p.learningRate, 1e-8, 10, tr("Peak AdamW learning rate"));
   f->addNumber("finalLearningRate", tr("Final learning rate:"), &p.finalLearningRate, 0, 10,
