@@ -124,21 +124,21 @@ namespace {
 // networks the samples part at their first token.
 class SharedHistories {
  public:
-  // prefix (B, P, C); structure (B, L, ...) as the rows will be sampled.
-  SharedHistories(const torch::Tensor& prefix, const TokenStructure& structure, const SamplingOptions& options)
+  // prefix (B, P, C); rows with equal structureIds (B) have the same token structure. The
+  // caller knows that from how it laid the rows out: comparing the structures themselves
+  // would copy (B, L, 64) features to the host, 120 MB a row for a 30M-parameter network.
+  SharedHistories(const torch::Tensor& prefix, const std::vector<int64_t>& structureIds,
+                  const SamplingOptions& options)
       : rng_(options.seed) {
     if (!options.stratified || options.temperature <= 0) return;  // greedy rows agree anyway
-    auto bytes = [](const torch::Tensor& t, int64_t row) {
-      auto r = t[row].contiguous();
-      return std::string(static_cast<const char*>(r.data_ptr()), r.nbytes());
-    };
-    const std::vector<torch::Tensor> rows = {prefix.to(torch::kCPU), structure.features.to(torch::kCPU),
-                                             structure.roles.to(torch::kCPU), structure.inChunk.to(torch::kCPU)};
-    std::map<std::string, std::vector<int64_t>> byKey;
+    TORCH_CHECK(int64_t(structureIds.size()) == prefix.size(0), "SharedHistories: ", structureIds.size(),
+                " structure ids for ", prefix.size(0), " rows");
+    const auto conditioning = prefix.to(torch::kCPU).contiguous();
+    std::map<std::pair<int64_t, std::string>, std::vector<int64_t>> byKey;
     for (int64_t i = 0; i < prefix.size(0); ++i) {
-      std::string key;
-      for (const auto& t : rows) key += bytes(t, i);
-      byKey[key].push_back(i);
+      const auto row = conditioning[i];
+      byKey[{structureIds[size_t(i)], std::string(static_cast<const char*>(row.data_ptr()), row.nbytes())}]
+          .push_back(i);
     }
     for (auto& entry : byKey)
       if (entry.second.size() > 1) groups_.push_back(std::move(entry.second));
@@ -178,9 +178,11 @@ class SharedHistories {
 };
 
 // Algorithm 1 over the rows of prefix (B, P, C), each a sequence of `length` tokens that
-// `structure` (B, length, ...) on the device describes. Progress counts `scale` tokens a step.
-SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure, int64_t length,
-                        const SamplingOptions& options, const JobControl& job, int64_t scale) {
+// `structure` (B, length, ...) on the device describes; rows with equal structureIds have
+// the same structure. Progress counts `scale` tokens a step.
+SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStructure& structure,
+                        const std::vector<int64_t>& structureIds, int64_t length, const SamplingOptions& options,
+                        const JobControl& job, int64_t scale) {
   const int64_t B = prefix.size(0);
   const int64_t P = prefix.size(1);
   const int64_t N = gpt->options().contextLength;
@@ -205,7 +207,7 @@ SampleResult sampleRows(GPT& gpt, const torch::Tensor& prefix, const TokenStruct
       device, options.cudaGraph);
   b.cache.wholeWindow = graph.records();
 
-  SharedHistories shared(prefix, structure, options);
+  SharedHistories shared(prefix, structureIds, options);
   ProgressReporter progress(job, "sample", length * scale);
   for (const auto& block : result.blocks) {
     const int64_t ctx = block.begin - block.contextBegin;
@@ -268,13 +270,18 @@ SampleResult sampleSequence(GPT& gpt, const torch::Tensor& prefix, const TokenSt
   {
     // Lighter than NoGradGuard on each of the few hundred small operations of a token.
     c10::InferenceMode inference;
+    // Which rows share their structure: all of them when one structure serves the batch;
+    // with streams, the rows of one part (sample i's part s is row i * streams + s).
+    const bool shared = structure.features.size(0) == 1;
+    std::vector<int64_t> structureIds(size_t(B * streams));
+    for (int64_t r = 0; r < B * streams; ++r) structureIds[size_t(r)] = shared ? r % streams : r;
     if (streams == 1) {
-      result = sampleRows(gpt, prefix, structureTo(expandStructure(structure, B), prefix.device()), length, options,
-                          job, 1);
+      result = sampleRows(gpt, prefix, structureTo(expandStructure(structure, B), prefix.device()), structureIds,
+                          length, options, job, 1);
     } else {
       auto rows = sampleRows(gpt, prefix.repeat_interleave(streams, 0),
-                             structureTo(splitStructure(structure, B, streams, part), prefix.device()), part,
-                             options, job, streams);  // (B * streams, part)
+                             structureTo(splitStructure(structure, B, streams, part), prefix.device()), structureIds,
+                             part, options, job, streams);  // (B * streams, part)
       result.tokens = rows.tokens.reshape({B, streams * part}).narrow(1, 0, length);
       for (int64_t i = 0; i < streams; ++i)
         for (const auto& b : rows.blocks)
