@@ -17,6 +17,7 @@
 #include <vector>
 
 namespace igpg {
+struct SamplingOptions;
 struct TokenizerConfig;
 }
 
@@ -108,6 +109,10 @@ void printJson(const Context& ctx, const nlohmann::json& value);
 // --vectorization), taken by `train tokenizer` and by the experiments.
 std::vector<OptionSpec> tokenizerShapeOptions();
 void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config);
+
+// --independent of `generate` and the experiments, and what it sets.
+OptionSpec independentDrawsOption();
+void applyIndependentDraws(const ParsedArgs& args, SamplingOptions& sampling);
 
 // Usage errors exit with status 2.
 [[noreturn]] void usageError(const std::string& where, const std::string& message);

@@ -54,7 +54,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   o.sampling.temperature = args.doubleValue("temperature", o.sampling.temperature);
   o.sampling.topK = args.intValue("top-k", o.sampling.topK);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
-  o.sampling.stratified = !args.has("independent");
+  applyIndependentDraws(args, o.sampling);
   o.device = ctx.device();
 #ifdef IGPG_WITH_PLOTS
   if (!args.has("no-plots")) o.renderer = ui::offscreenPlotRenderer();
@@ -125,11 +125,11 @@ const std::vector<OptionSpec> kExperimentOptions = [] {
     {"recipe", "RECIPE", "zoo recipe, embedded name or file (default: the experiment's)"},
     {"report", "DIR", "report folder (default report/NAME)"},
     {"tokenizer-steps", "N", "tokenizer training steps"},
-    {"prior-steps", "N", "prior training steps (default: 80 passes over the zoo's windows, at least 300)"},
+    {"prior-steps", "N", "prior training steps (default: " + autoPriorStepsText() + ")"},
     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
-    {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
+    independentDrawsOption(),
     {"hold-out-arch", "SPEC", "train without this architecture's checkpoints (replaces the experiment's hold-out)", true},
     {"hold-out-dataset", "NAME", "train without this dataset's checkpoints", true},
     {"hold-out-seed", "N", "train without the checkpoints of this zoo seed", true},

@@ -62,6 +62,14 @@ std::vector<OptionSpec> tokenizerShapeOptions() {
           {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"}};
 }
 
+OptionSpec independentDrawsOption() {
+  return {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"};
+}
+
+void applyIndependentDraws(const ParsedArgs& args, SamplingOptions& sampling) {
+  sampling.stratified = !args.has("independent");
+}
+
 void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config) {
   config.vq.chunkSize = args.intValue("chunk", config.vq.chunkSize);
   config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", config.vq.tokensPerChunk);
@@ -156,7 +164,7 @@ const Registration trainPrior{Command{
      {"heads", "N", "attention heads (default " + std::to_string(kPriorDefaults.gpt.heads) + ")"},
      {"width", "N", "model width (default " + std::to_string(kPriorDefaults.gpt.width) + ")"},
      {"context", "N", "N_max, tokens per window (default " + std::to_string(kPriorDefaults.gpt.contextLength) + ")"},
-     {"steps", "N", "optimizer steps (default: 80 passes over the zoo's windows, at least 300)"},
+     {"steps", "N", "optimizer steps (default: " + autoPriorStepsText() + ")"},
      {"batch-size", "N", "windows per step (default " + std::to_string(kPriorDefaults.batchSize) + ")"},
      {"lr", "X", "peak learning rate of the linear schedule"},
      {"seed", "N", "seed (default 0)"},
@@ -252,7 +260,7 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   o.sampling.topP = args.doubleValue("top-p", o.sampling.topP);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
   o.sampling.streams = args.intValue("streams", o.sampling.streams);
-  o.sampling.stratified = !args.has("independent");
+  applyIndependentDraws(args, o.sampling);
   if (o.sampling.streams < 1) usageError("--streams", "must be at least 1");
   o.evaluate = args.has("eval");
   o.save = args.has("save");
@@ -340,7 +348,7 @@ const Registration generate{Command{
      {"top-k", "K", "sample among the K most likely tokens (default: all)"},
      {"top-p", "P", "nucleus sampling mass (default 1)"},
      {"seed", "N", "sampling seed (default 0)"},
-     {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
+     independentDrawsOption(),
      {"streams", "S", "networks longer than the prior's context: generate S parts side by side, each by Algorithm 1 "
                       "(default 1; up to S times faster on a GPU, at the cost of context across the seams)"},
      {"prior", "RUN", "prior run id (default: the newest finished one)"},

@@ -55,11 +55,15 @@ Window drawWindow(const std::vector<PriorExample>& examples, const std::vector<s
 int64_t priorTrainingSteps(const std::vector<PriorExample>& examples, const PriorTrainOptions& options) {
   if (options.steps < 0) fail(ErrorKind::Config, "steps", "must be positive, or 0 to choose from the zoo");
   if (options.steps > 0) return options.steps;
-  constexpr int64_t kPasses = 80, kMinimum = 300;
   const int64_t context = options.gpt.contextLength;
   int64_t windows = 0;
   for (const auto& e : examples) windows += (e.tokens.size(0) + context - 1) / context;
-  return std::max(kMinimum, (kPasses * windows + options.batchSize - 1) / options.batchSize);
+  return std::max(kMinimumPriorSteps, (kAutoPriorPasses * windows + options.batchSize - 1) / options.batchSize);
+}
+
+std::string autoPriorStepsText() {
+  return std::to_string(kAutoPriorPasses) + " passes over the zoo's windows, at least " +
+         std::to_string(kMinimumPriorSteps);
 }
 
 PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const PriorTrainOptions& requested,

@@ -47,14 +47,18 @@ struct PriorTrainResult {
 PriorTrainResult trainPrior(const std::vector<PriorExample>& examples, const PriorTrainOptions& options,
                             const JobControl& job, const StepMetricsSink& metrics = {});
 
-// The steps a training takes: options.steps when positive; 0 chooses enough for 80 passes
-// over every sequence's windows of N_max tokens, and at least 300. The prior must learn
-// the zoo's sequences nearly by heart (one wrong token can break a network), and a fixed
-// count does not scale with the zoo: at 300 steps (59 passes) the default zoo's 81
-// sequences reach token accuracy 0.990, but the `tasks` zoo's 120 (40 passes) only 0.981,
-// and 2 of its 14 trained pairs drew broken samples (0.7% top-1); at 600 (80 passes),
-// 0.991 and none.
+// The steps a training takes: options.steps when positive; 0 chooses enough for
+// kAutoPriorPasses passes over every sequence's windows of N_max tokens, and at least
+// kMinimumPriorSteps. The prior must learn the zoo's sequences nearly by heart (one wrong
+// token can break a network), and a fixed count does not scale with the zoo: at 300 steps
+// the default zoo's 81 sequences (59 passes) reach token accuracy 0.990, but the 84 the
+// unseen-datasets experiment trains on (57 passes, up to 200 tokens each) only 0.981, and
+// 2 of its 14 trained pairs drew broken samples (0.7% top-1); at 420 steps (80 passes),
+// 0.990 and none.
+constexpr int64_t kAutoPriorPasses = 80, kMinimumPriorSteps = 300;
 int64_t priorTrainingSteps(const std::vector<PriorExample>& examples, const PriorTrainOptions& options);
+// What steps = 0 means, for help texts: "80 passes over the zoo's windows, at least 300".
+std::string autoPriorStepsText();
 
 // Learning rate at a step of the warm-up + linear decay schedule.
 double priorLearningRate(const PriorTrainOptions& options, int64_t step);

@@ -224,7 +224,7 @@ QWidget* TrainPage::buildForms() {
   f->addNumber("dropout", tr("Dropout:"), &p.gpt.dropout, 0, 0.9, tr("Dropout probability"));
   f->addSection(tr("Optimization"));
   f->addInt("steps", tr("Steps:"), &p.steps, 0, kBig,
-            tr("Training steps; auto: 80 passes over the zoo's windows, at least 300"), tr("auto"));
+            tr("Training steps; auto: %1").arg(QString::fromStdString(autoPriorStepsText())), tr("auto"));
   f->addInt("batchSize", tr("Batch size:"), &p.batchSize, 1, kBig, tr("Windows per step"));
   f->addNumber("learningRate", tr("Learning rate:"), &p.learningRate, 1e-8, 10, tr("Peak AdamW learning rate"));
   f->addNumber("finalLearningRate", tr("Final learning rate:"), &p.finalLearningRate, 0, 10,
