@@ -110,9 +110,10 @@ void printJson(const Context& ctx, const nlohmann::json& value);
 std::vector<OptionSpec> tokenizerShapeOptions();
 void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config);
 
-// --independent of `generate` and the experiments, and what it sets.
-OptionSpec independentDrawsOption();
-void applyIndependentDraws(const ParsedArgs& args, SamplingOptions& sampling);
+// How the samples of one request draw together (--independent, --branch-temperature),
+// taken by `generate` and the experiments.
+std::vector<OptionSpec> drawOptions();
+void applyDrawOptions(const ParsedArgs& args, SamplingOptions& sampling);
 
 // Usage errors exit with status 2.
 [[noreturn]] void usageError(const std::string& where, const std::string& message);

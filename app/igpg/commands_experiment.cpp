@@ -54,7 +54,7 @@ int runNamedExperiment(Context& ctx, const ParsedArgs& args, const ExperimentPre
   o.sampling.temperature = args.doubleValue("temperature", o.sampling.temperature);
   o.sampling.topK = args.intValue("top-k", o.sampling.topK);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
-  applyIndependentDraws(args, o.sampling);
+  applyDrawOptions(args, o.sampling);
   o.device = ctx.device();
 #ifdef IGPG_WITH_PLOTS
   if (!args.has("no-plots")) o.renderer = ui::offscreenPlotRenderer();
@@ -129,13 +129,13 @@ const std::vector<OptionSpec> kExperimentOptions = [] {
     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + ")"},
     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
     {"seed", "N", "sampling seed (default 0)"},
-    independentDrawsOption(),
     {"hold-out-arch", "SPEC", "train without this architecture's checkpoints (replaces the experiment's hold-out)", true},
     {"hold-out-dataset", "NAME", "train without this dataset's checkpoints", true},
     {"hold-out-seed", "N", "train without the checkpoints of this zoo seed", true},
     {"finetune", "E", "fine-tune generated and scratch networks E epochs (0: random-init baseline only)"},
     {"no-plots", "", "write the CSV files only"},
   };
+  for (auto& o : drawOptions()) options.push_back(std::move(o));
   for (auto& o : tokenizerShapeOptions()) options.push_back(std::move(o));
   return options;
 }();

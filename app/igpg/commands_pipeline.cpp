@@ -62,12 +62,16 @@ std::vector<OptionSpec> tokenizerShapeOptions() {
           {"vectorization", "architecture|layer", "architecture-wise or layer-wise chunking (default architecture)"}};
 }
 
-OptionSpec independentDrawsOption() {
-  return {"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"};
+std::vector<OptionSpec> drawOptions() {
+  return {{"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
+          {"branch-temperature", "T",
+           "temperature at which the samples, while their tokens agree, choose between the prior's branches (default " +
+               formatCell(SamplingOptions{}.branchTemperature) + "; 1: the prior's own odds; 0: --temperature)"}};
 }
 
-void applyIndependentDraws(const ParsedArgs& args, SamplingOptions& sampling) {
+void applyDrawOptions(const ParsedArgs& args, SamplingOptions& sampling) {
   sampling.stratified = !args.has("independent");
+  sampling.branchTemperature = args.doubleValue("branch-temperature", sampling.branchTemperature);
 }
 
 void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config) {
@@ -260,7 +264,7 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   o.sampling.topP = args.doubleValue("top-p", o.sampling.topP);
   o.sampling.seed = uint64_t(args.intValue("seed", 0));
   o.sampling.streams = args.intValue("streams", o.sampling.streams);
-  applyIndependentDraws(args, o.sampling);
+  applyDrawOptions(args, o.sampling);
   if (o.sampling.streams < 1) usageError("--streams", "must be at least 1");
   o.evaluate = args.has("eval");
   o.save = args.has("save");
@@ -336,28 +340,35 @@ int runGenerate(Context& ctx, const ParsedArgs& args) {
   return 0;
 }
 
+std::vector<OptionSpec> generateOptions() {
+  std::vector<OptionSpec> options = {
+      {"arch", "SPEC", "architecture: preset, JSON SPEC (igpg arch list) or an architecture of the catalogue (igpg zoo list)"},
+      {"dataset", "NAME", "dataset or derived task (igpg datasets list)"},
+      {"n", "N", "samples (default 5)", false, 'n'},
+      {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + "; 0: greedy)"},
+      {"top-k", "K", "sample among the K most likely tokens (default: all)"},
+      {"top-p", "P", "nucleus sampling mass (default 1)"},
+      {"seed", "N", "sampling seed (default 0)"},
+      {"streams", "S", "networks longer than the prior's context: generate S parts side by side, each by Algorithm 1 "
+                       "(default 1; up to S times faster on a GPU, at the cost of context across the seams)"},
+      {"prior", "RUN", "prior run id (default: the newest finished one)"},
+      {"eval", "", "evaluate every sample on the test split"},
+      {"save", "", "store the samples in the catalogue (and in the zoo, source generated:RUN)"},
+      {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"},
+      {"finetune", "E", "fine-tune the samples and as many random initializations E epochs; print both curves"},
+      {"finetune-samples", "N", "fine-tune on a fixed subset of N training images (default: all)"},
+      {"finetune-lr", "X", "Adam learning rate of fine-tuning (default " + formatCell(FineTuneOptions{}.optimizer.learningRate) + ")"},
+  };
+  for (auto& o : drawOptions()) options.push_back(std::move(o));
+  return options;
+}
+
 const Registration generate{Command{
     "generate",
     "generate weights for an architecture and a dataset",
     "Samples token sequences from a trained prior (block by block, Algorithm 1, when the\n"
     "network needs more tokens than the prior's context) and decodes them into weights.",
-    {{"arch", "SPEC", "architecture: preset, JSON SPEC (igpg arch list) or an architecture of the catalogue (igpg zoo list)"},
-     {"dataset", "NAME", "dataset or derived task (igpg datasets list)"},
-     {"n", "N", "samples (default 5)", false, 'n'},
-     {"temperature", "T", "sampling temperature (default " + formatCell(SamplingOptions{}.temperature) + "; 0: greedy)"},
-     {"top-k", "K", "sample among the K most likely tokens (default: all)"},
-     {"top-p", "P", "nucleus sampling mass (default 1)"},
-     {"seed", "N", "sampling seed (default 0)"},
-     independentDrawsOption(),
-     {"streams", "S", "networks longer than the prior's context: generate S parts side by side, each by Algorithm 1 "
-                      "(default 1; up to S times faster on a GPU, at the cost of context across the seams)"},
-     {"prior", "RUN", "prior run id (default: the newest finished one)"},
-     {"eval", "", "evaluate every sample on the test split"},
-     {"save", "", "store the samples in the catalogue (and in the zoo, source generated:RUN)"},
-     {"out", "DIR", "export each sample as DIR/<arch>_<i>.safetensors"},
-     {"finetune", "E", "fine-tune the samples and as many random initializations E epochs; print both curves"},
-     {"finetune-samples", "N", "fine-tune on a fixed subset of N training images (default: all)"},
-     {"finetune-lr", "X", "Adam learning rate of fine-tuning (default " + formatCell(FineTuneOptions{}.optimizer.learningRate) + ")"}},
+    generateOptions(),
     {},
     runGenerate}};
 

@@ -515,9 +515,12 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << blasBackend() << "), device " << options.device.str() << ". Seeds: tokenizer " << options.tokenizer.seed << ", prior " << options.prior.seed
      << ", sampling " << options.sampling.seed << " (temperature " << options.sampling.temperature << ", top-k "
      << options.sampling.topK << ", top-p " << options.sampling.topP << ", "
-     << (options.sampling.stratified ? "the samples of a pair spread over the prior's branches by systematic sampling"
-                                     : "independent draws")
-     << ").\n\n";
+     << (options.sampling.stratified ? "the samples of a pair spread over the prior's branches by systematic "
+                                       "sampling at temperature "
+                                     : "independent draws");
+  if (options.sampling.stratified)
+    md << (options.sampling.branchTemperature > 0 ? options.sampling.branchTemperature : options.sampling.temperature);
+  md << ").\n\n";
   const bool holdOut = !options.holdOut.empty();
   if (holdOut)
     md << "Held out of tokenizer and prior training: " << describeHoldOut(options.holdOut) << ". They trained on "

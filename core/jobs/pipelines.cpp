@@ -648,6 +648,7 @@ GenerateResult runGeneration(Catalogue& catalogue, const GenerateOptions& option
                                      {"top_p", options.sampling.topP},
                                      {"seed", options.sampling.seed},
                                      {"stratified", options.sampling.stratified},
+                                     {"branch_temperature", options.sampling.branchTemperature},
                                      {"batch", options.samples},
                                      {"context_overlap", options.sampling.contextOverlap}};
     for (size_t s = 0; s < result.samples.size(); ++s) {

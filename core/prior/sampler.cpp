@@ -151,11 +151,25 @@ class SharedHistories {
   // elsewhere, so the decoding step draws it as it is: LibTorch's step, a recorded CUDA
   // graph and the fused kernels alike.
   void draw(const torch::Tensor& logits, const SamplingOptions& options, torch::Tensor noise) {
-    auto probs = torch::softmax(filteredLogits(logits, options).to(torch::kFloat64), -1).to(torch::kCPU);  // (B, V)
+    const double inf = std::numeric_limits<double>::infinity();
+    auto filtered = filteredLogits(logits, options);  // (B, V)
+    auto tempered = torch::softmax(filtered.to(torch::kFloat64), -1).to(torch::kCPU);  // (B, V)
+    // Top-k and top-p at the sampling temperature decide which tokens may be drawn (the
+    // decoding step draws none outside them), the branch temperature their odds.
+    auto branching = options.branchTemperature > 0
+                         ? torch::softmax((logits / options.branchTemperature).masked_fill(filtered == -inf, -inf)
+                                              .to(torch::kFloat64), -1).to(torch::kCPU)
+                         : tempered;  // (B, V)
     std::vector<int64_t> rows, tokens;
     std::vector<std::vector<int64_t>> remaining;
     for (const auto& group : groups_) {
-      const auto draws = systematicDraws(probs[group.front()], int64_t(group.size()), rng_);
+      // The branch temperature only where the group must part at the sampling temperature
+      // too (no token takes all g rows: each gets at most ceil(g p) of them). Where the
+      // prior is that sure, a group that never parts would otherwise draw every token of
+      // its networks hotter than asked, and a row draws at most g - 1 tokens hotter.
+      const auto g = int64_t(group.size());
+      const bool parts = tempered[group.front()].max().item<double>() * double(g) < double(g - 1);
+      const auto draws = systematicDraws((parts ? branching : tempered)[group.front()], g, rng_);
       std::map<int64_t, std::vector<int64_t>> byToken;
       for (size_t i = 0; i < group.size(); ++i) {
         rows.push_back(group[i]);
@@ -167,7 +181,7 @@ class SharedHistories {
     }
     groups_ = std::move(remaining);
     const int64_t n = int64_t(rows.size());
-    auto forced = torch::full({n, noise.size(1)}, -std::numeric_limits<double>::infinity(), torch::kFloat64);
+    auto forced = torch::full({n, noise.size(1)}, -inf, torch::kFloat64);
     forced.index_put_({torch::arange(n), torch::tensor(tokens)}, 0.0);
     noise.index_copy_(0, torch::tensor(rows).to(noise.device()), forced.to(noise.options()));
   }

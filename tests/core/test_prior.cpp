@@ -285,9 +285,10 @@ void PriorTest::systematicDrawsCoverTheDistribution() {
 }
 
 void PriorTest::samplesOfOneRequestCoverThePriorsBranches() {
-  // Twelve samples of one conditioning draw their first token together: a token the
-  // prior gives probability p starts floor(12 p) or ceil(12 p) of them. Independent draws
-  // miss that on this distribution for nearly every seed.
+  // Twelve samples of one conditioning draw their first token together, at branch
+  // temperature 1: a token the prior gives probability p starts floor(12 p) or ceil(12 p)
+  // of them, though each sample's later tokens are drawn at 0.5. Independent draws miss
+  // that on this distribution for nearly every seed.
   torch::manual_seed(8);
   igpg::GPT gpt(tinyOptions());
   gpt->to(torch::kFloat64);
@@ -300,28 +301,57 @@ void PriorTest::samplesOfOneRequestCoverThePriorsBranches() {
   const int64_t rows = 12, length = 8;
   auto prefix = gpt->conditionPrefix({}, torch::randn({6}, torch::kFloat64), rows);
   auto firstToken = igpg::sliceStructure(structure, 0, 1);
-  torch::Tensor probs;
+  torch::Tensor logits;
   {
     torch::NoGradGuard noGrad;
-    auto logits = gpt->forward(prefix.narrow(0, 0, 1), torch::zeros({1, 1}, torch::kInt64), firstToken);  // (1, 1, V)
-    probs = torch::softmax(logits[0][0] / 0.8, -1);
+    logits = gpt->forward(prefix.narrow(0, 0, 1), torch::zeros({1, 1}, torch::kInt64), firstToken)[0][0];  // (V)
   }
+  const auto probs = torch::softmax(logits, -1), tempered = torch::softmax(logits / 0.5, -1);
   QVERIFY2((probs > 0.1).sum().item<int64_t>() >= 3, torch::str(probs).c_str());  // the counts below can miss
+  // The rows must part at 0.5 (no token takes all twelve), so they part at the branch
+  // temperature: drawn at 0.5, the counts would follow `tempered` and miss `probs`.
+  QVERIFY(tempered.max().item<double>() * rows < rows - 1);
+  QVERIFY(((tempered - probs).abs() * rows >= 2.0).any().item<bool>());
+  auto firstTokenCounts = [&](const igpg::SamplingOptions& o) {
+    auto tokens = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, 0, length), length, o).tokens;
+    return torch::bincount(tokens.select(1, 0), {}, probs.size(0)).to(torch::kFloat64);  // (V)
+  };
   int64_t independentMisses = 0;
   for (uint64_t seed = 0; seed < 10; ++seed) {
     igpg::SamplingOptions o;
     o.seed = seed;
-    o.temperature = 0.8;
+    o.temperature = 0.5;
+    o.branchTemperature = 1.0;
     for (bool stratified : {true, false}) {
       o.stratified = stratified;
-      auto tokens = igpg::sampleSequence(gpt, prefix, igpg::sliceStructure(structure, 0, length), length, o).tokens;
-      auto counts = torch::bincount(tokens.select(1, 0), {}, probs.size(0)).to(torch::kFloat64);
+      auto counts = firstTokenCounts(o);
       const bool covered = ((counts - rows * probs).abs() < 1.0).all().item<bool>();
       if (stratified)
         QVERIFY2(covered, (torch::str(counts) + " against " + torch::str(rows * probs)).c_str());
       else
         independentMisses += covered ? 0 : 1;
     }
+    // A nucleus at the sampling temperature bounds which tokens may start a sample; within
+    // it the branch temperature sets their odds.
+    o.stratified = true;
+    o.topP = 0.8;
+    auto sorted = tempered.sort(-1, /*descending=*/true);
+    auto keptSorted = (std::get<0>(sorted).cumsum(-1) - std::get<0>(sorted)) < o.topP;
+    auto kept = torch::zeros_like(keptSorted).scatter(-1, std::get<1>(sorted), keptSorted);  // (V)
+    QVERIFY(kept.sum().item<int64_t>() >= 2);
+    auto nucleus = probs * kept;
+    nucleus = nucleus / nucleus.sum();
+    auto counts = firstTokenCounts(o);
+    QVERIFY2(((counts - rows * nucleus).abs() < 1.0).all().item<bool>(),
+             (torch::str(counts) + " against " + torch::str(rows * nucleus)).c_str());
+    // So sure at 0.05 that one token may take all the rows: they draw at 0.05, not hotter.
+    o.topP = 1.0;
+    o.temperature = 0.05;
+    const auto cold = torch::softmax(logits / o.temperature, -1);
+    QVERIFY(cold.max().item<double>() * rows >= rows - 1);
+    counts = firstTokenCounts(o);
+    QVERIFY2(((counts - rows * cold).abs() < 1.0).all().item<bool>(),
+             (torch::str(counts) + " against " + torch::str(rows * cold)).c_str());
   }
   QVERIFY(independentMisses >= 8);
 }
