@@ -65,7 +65,7 @@ std::vector<OptionSpec> tokenizerShapeOptions() {
 std::vector<OptionSpec> drawOptions() {
   return {{"independent", "", "draw the samples independently, not spread over the prior's branches by systematic sampling"},
           {"branch-temperature", "T",
-           "temperature at which the samples, while their tokens agree, choose between the prior's branches (default " +
+           "temperature at which the samples part where they must, choosing between the prior's branches (default " +
                formatCell(SamplingOptions{}.branchTemperature) + "; 1: the prior's own odds; 0: --temperature)"}};
 }
 

@@ -516,7 +516,7 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
      << ", sampling " << options.sampling.seed << " (temperature " << options.sampling.temperature << ", top-k "
      << options.sampling.topK << ", top-p " << options.sampling.topP << ", "
      << (options.sampling.stratified ? "the samples of a pair spread over the prior's branches by systematic "
-                                       "sampling at temperature "
+                                       "sampling, parting at temperature "
                                      : "independent draws");
   if (options.sampling.stratified)
     md << (options.sampling.branchTemperature > 0 ? options.sampling.branchTemperature : options.sampling.temperature);

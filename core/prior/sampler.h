@@ -37,7 +37,7 @@ struct SamplingOptions {
   // digits skipped one of its three seeds, 0.54 point off the seeds' mean. At 1 the prior's
   // tail comes back with its odds, and a sample that starts on a token of another pair
   // breaks (11.6% top-1 for one of five VGG samples on Fashion-MNIST, at sampling seed 1).
-  // 0.7 kept both: over sampling seeds 0-9 the demo's largest gap was 0.34 point (README).
+  // 0.7 kept both: over sampling seeds 0-9 the demo's largest gap was 0.35 point (README).
   // <= 0: the temperature above.
   double branchTemperature = 0.7;
   int64_t contextOverlap = -1;  // tokens of the previous block carried as context; -1: N_max / 2

@@ -118,9 +118,9 @@ GeneratePage::GeneratePage(StudioContext& context, QWidget* parent) : QWidget(pa
                       "prior's branches in proportion to their probabilities; each sample alone is still a draw "
                       "from the prior"));
   form_->addNumber("branchTemperature", tr("Branch temperature:"), &sampling_.branchTemperature, 0, 100,
-                   tr("Temperature at which the spread samples, while their tokens agree, choose between the "
-                      "prior's branches (which zoo member to continue); 1 keeps the prior's own odds, 0 uses the "
-                      "temperature above"));
+                   tr("Temperature at which the spread samples part where no token can take them all, choosing "
+                      "between the prior's branches (which zoo member to continue); 1 keeps the prior's own odds, "
+                      "0 uses the temperature above"));
   form_->addSeed("seed", tr("Seed:"), &sampling_.seed,
                  tr("Seed of the sampler: the same seed draws the same samples again on the same kind of device"));
   form_->addInt("fineTuneEpochs", tr("Fine-tune epochs:"), &fineTuneEpochs_, 0, 1000,
