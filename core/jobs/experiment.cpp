@@ -519,7 +519,7 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
                                        "sampling, parting at temperature "
                                      : "independent draws");
   if (options.sampling.stratified)
-    md << (options.sampling.branchTemperature > 0 ? options.sampling.branchTemperature : options.sampling.temperature);
+    md << partingTemperature(options.sampling);
   md << ").\n\n";
   const bool holdOut = !options.holdOut.empty();
   if (holdOut)

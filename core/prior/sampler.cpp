@@ -156,10 +156,8 @@ class SharedHistories {
     auto tempered = torch::softmax(filtered.to(torch::kFloat64), -1).to(torch::kCPU);  // (B, V)
     // Top-k and top-p at the sampling temperature decide which tokens may be drawn (the
     // decoding step draws none outside them), the branch temperature their odds.
-    auto branching = options.branchTemperature > 0
-                         ? torch::softmax((logits / options.branchTemperature).masked_fill(filtered == -inf, -inf)
-                                              .to(torch::kFloat64), -1).to(torch::kCPU)
-                         : tempered;  // (B, V)
+    auto branching = torch::softmax((logits / partingTemperature(options)).masked_fill(filtered == -inf, -inf)
+                                        .to(torch::kFloat64), -1).to(torch::kCPU);  // (B, V)
     std::vector<int64_t> rows, tokens;
     std::vector<std::vector<int64_t>> remaining;
     for (const auto& group : groups_) {

@@ -62,6 +62,12 @@ struct SamplingOptions {
   bool fusedStep = false;
 };
 
+// The temperature the rows of a systematic draw part at: branchTemperature, or the
+// sampling temperature where that is <= 0.
+inline double partingTemperature(const SamplingOptions& o) {
+  return o.branchTemperature > 0 ? o.branchTemperature : o.temperature;
+}
+
 struct SampledBlock {
   int64_t contextBegin = 0;  // first context token (== begin for the first block)
   int64_t begin = 0;         // first generated token
