@@ -105,8 +105,8 @@ class Table {
 std::string formatCell(const nlohmann::json& value);
 void printJson(const Context& ctx, const nlohmann::json& value);
 
-// The tokenizer's shape (--chunk, --tokens-per-chunk, --codebook, --hidden, --dense-hidden,
-// --vectorization), taken by `train tokenizer` and by the experiments.
+// The tokenizer's shape (--chunk, --tokens-per-chunk, --codebook, --code-dim, --hidden,
+// --dense-hidden, --vectorization), taken by `train tokenizer` and by the experiments.
 std::vector<OptionSpec> tokenizerShapeOptions();
 void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config);
 

@@ -56,6 +56,7 @@ std::vector<OptionSpec> tokenizerShapeOptions() {
   return {{"chunk", "K", "values per chunk (default " + std::to_string(vq.chunkSize) + ")"},
           {"tokens-per-chunk", "L", "tokens per chunk (default " + std::to_string(vq.tokensPerChunk) + ")"},
           {"codebook", "M", "codebook entries (default " + std::to_string(vq.codebookSize) + ")"},
+          {"code-dim", "D", "width of a code vector (default " + std::to_string(vq.codeDim) + ")"},
           {"hidden", "C", "channels of the encoder and decoder (default " + std::to_string(vq.hidden) + ")"},
           {"dense-hidden", "W", "width of the dense decoder, 0 for the convolutional one (default " +
                                     std::to_string(vq.denseHidden) + ")"},
@@ -78,6 +79,7 @@ void applyTokenizerShape(const ParsedArgs& args, TokenizerConfig& config) {
   config.vq.chunkSize = args.intValue("chunk", config.vq.chunkSize);
   config.vq.tokensPerChunk = args.intValue("tokens-per-chunk", config.vq.tokensPerChunk);
   config.vq.codebookSize = args.intValue("codebook", config.vq.codebookSize);
+  config.vq.codeDim = args.intValue("code-dim", config.vq.codeDim);
   config.vq.hidden = args.intValue("hidden", config.vq.hidden);
   config.vq.denseHidden = args.intValue("dense-hidden", config.vq.denseHidden);
   if (args.has("vectorization")) config.vectorization = parseVectorization(args.value("vectorization"));

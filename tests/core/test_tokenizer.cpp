@@ -27,6 +27,36 @@ igpg::StateDict sampleNetwork(int64_t seed) {
   return sd;
 }
 
+// Sample networks of seeds firstSeed, firstSeed + 1, ... as a tokenizer's zoo.
+std::vector<igpg::TokenizerExample> sampleZoo(int64_t firstSeed, int count) {
+  std::vector<igpg::TokenizerExample> zoo;
+  for (int64_t s = firstSeed; s < firstSeed + count; ++s) {
+    auto sd = sampleNetwork(s);
+    zoo.push_back({igpg::WeightLayout::fromStateDict(sd), sd});
+  }
+  return zoo;
+}
+
+// A VQ-VAE small enough for a test: K values per chunk in l tokens of a codebook of m codes
+// of width d, 16 channels.
+igpg::GumbelVQVAEOptions smallVQ(int64_t k, int64_t l, int64_t m, int64_t d) {
+  igpg::GumbelVQVAEOptions o;
+  o.chunkSize = k;
+  o.tokensPerChunk = l;
+  o.codebookSize = m;
+  o.codeDim = d;
+  o.hidden = 16;
+  return o;
+}
+
+igpg::TokenizerTrainOptions smallTraining(int64_t k, int64_t l, int64_t m, int64_t d, int64_t steps, int64_t batch) {
+  igpg::TokenizerTrainOptions o;
+  o.config.vq = smallVQ(k, l, m, d);
+  o.steps = steps;
+  o.batchSize = batch;
+  return o;
+}
+
 }  // namespace
 
 class TokenizerTest : public QObject {
@@ -41,6 +71,7 @@ class TokenizerTest : public QObject {
   void temperatureScheduleAnneals();
   void paddingNeverContributesToTheLoss();
   void gradientsReachTheEncoder();
+  void convolutionalTokenizerEncodesUnseenNetworks();
   void codebookStatistics();
   void checkpointRoundTripAndBadFiles();
 };
@@ -168,13 +199,7 @@ void TokenizerTest::temperatureScheduleAnneals() {
 
 void TokenizerTest::paddingNeverContributesToTheLoss() {
   torch::manual_seed(0);
-  igpg::GumbelVQVAEOptions o;
-  o.chunkSize = 16;
-  o.tokensPerChunk = 4;
-  o.codebookSize = 32;
-  o.hidden = 16;
-  o.codeDim = 8;
-  igpg::GumbelVQVAE model(o);
+  igpg::GumbelVQVAE model(smallVQ(16, 4, 32, 8));
   auto values = torch::randn({5, 16});
   auto roles = torch::full({5, 16}, int64_t(igpg::ParamRole::LinearWeight));
   roles.narrow(1, 10, 6).fill_(0);  // the last 6 values of each chunk are padding
@@ -192,24 +217,37 @@ void TokenizerTest::paddingNeverContributesToTheLoss() {
 }
 
 void TokenizerTest::gradientsReachTheEncoder() {
-  torch::manual_seed(1);
-  igpg::GumbelVQVAEOptions o;
-  o.chunkSize = 16;
-  o.tokensPerChunk = 4;
-  o.codebookSize = 32;
-  o.hidden = 16;
-  o.codeDim = 8;
-  igpg::GumbelVQVAE model(o);
-  auto values = torch::randn({8, 16});
-  auto roles = torch::full({8, 16}, int64_t(igpg::ParamRole::ConvWeight));
-  auto loss = igpg::vqLoss(model, values, roles, torch::ones({8, 16}), 1.0, 0.25, 1.0);
-  // Only the reconstruction term: its gradient to the encoder flows through the Gumbel sample.
-  loss.reconstruction.backward();
-  for (const auto& p : model->named_parameters()) {
-    if (p.key().rfind("enc_", 0) != 0) continue;
-    QVERIFY2(p.value().grad().defined(), p.key().c_str());
-    QVERIFY2(p.value().grad().abs().sum().item<double>() > 0, p.key().c_str());
+  for (int64_t denseHidden : {64, 0}) {  // the dense and the convolutional decoder
+    torch::manual_seed(1);
+    auto o = smallVQ(16, 4, 32, 8);
+    o.denseHidden = denseHidden;
+    igpg::GumbelVQVAE model(o);
+    auto values = torch::randn({8, 16});
+    auto roles = torch::full({8, 16}, int64_t(igpg::ParamRole::ConvWeight));
+    auto loss = igpg::vqLoss(model, values, roles, torch::ones({8, 16}), 1.0, 0.25, 1.0);
+    // Only the reconstruction term: its gradient to the encoder flows through the Gumbel sample.
+    loss.reconstruction.backward();
+    for (const auto& p : model->named_parameters()) {
+      if (p.key().rfind("enc_", 0) != 0) continue;
+      QVERIFY2(p.value().grad().defined(), p.key().c_str());
+      QVERIFY2(p.value().grad().abs().sum().item<double>() > 0, p.key().c_str());
+    }
   }
+}
+
+// The dense decoder holds the networks it was trained on; the convolutional one, at one
+// value per token and one-dimensional codes, is a quantizer of values that also encodes
+// networks it never saw about as well as the ones it trained on.
+void TokenizerTest::convolutionalTokenizerEncodesUnseenNetworks() {
+  const auto seen = sampleZoo(20, 16), unseen = sampleZoo(40, 4);
+  auto o = smallTraining(16, 16, 256, 1, 600, 32);
+  o.config.vq.denseHidden = 0;
+  auto result = igpg::trainTokenizer(seen, o, {});
+  const double seenError = igpg::summarizeReconstruction(result.tokenizer, seen).relativeRmse;
+  const double unseenError = igpg::summarizeReconstruction(result.tokenizer, unseen).relativeRmse;
+  qInfo("relative RMSE: seen %.4f, unseen %.4f", seenError, unseenError);
+  QVERIFY2(unseenError < 0.08, qPrintable(QString::number(unseenError)));
+  QVERIFY2(unseenError < 1.6 * seenError, qPrintable(QString::number(unseenError)));
 }
 
 void TokenizerTest::codebookStatistics() {
@@ -225,19 +263,8 @@ void TokenizerTest::codebookStatistics() {
 
 void TokenizerTest::checkpointRoundTripAndBadFiles() {
   igpg_test::ScratchDir dir;
-  std::vector<igpg::TokenizerExample> zoo;
-  for (int s = 0; s < 2; ++s) {
-    auto sd = sampleNetwork(10 + s);
-    zoo.push_back({igpg::WeightLayout::fromStateDict(sd), sd});
-  }
-  igpg::TokenizerTrainOptions o;
-  o.config.vq.chunkSize = 16;
-  o.config.vq.tokensPerChunk = 8;
-  o.config.vq.codebookSize = 64;
-  o.config.vq.hidden = 16;
-  o.config.vq.codeDim = 8;
-  o.steps = 30;
-  o.batchSize = 16;
+  const auto zoo = sampleZoo(10, 2);
+  const auto o = smallTraining(16, 8, 64, 8, 30, 16);
   auto result = igpg::trainTokenizer(zoo, o, {});
   const std::string path = dir.file("tok.safetensors");
   result.tokenizer.save(path);
