@@ -427,12 +427,12 @@ void writeExperimentReport(Catalogue& catalogue, ExperimentResult& result, const
   write("samples.csv", samples.str());
 
   std::ostringstream recon;
-  recon << "model_id,architecture,dataset,in_tokenizer_zoo,original_top1,reconstructed_top1,relative_rmse,tokens\n";
+  recon << "model_id,architecture,dataset,in_tokenizer_zoo,original_top1,reconstructed_top1,calibrated_top1,relative_rmse,tokens\n";
   for (const auto& r : result.reconstruction)
     recon << r.modelId << "," << csvField(r.architecture) << "," << csvField(r.dataset) << ","
           << (r.inTokenizerZoo ? 1 : 0) << ","
           << csvNumber(100.0 * r.originalTop1) << "," << csvNumber(100.0 * r.reconstructedTop1) << ","
-          << csvNumber(r.relativeRmse) << "," << r.tokens << "\n";
+          << csvNumber(100.0 * r.calibratedTop1) << "," << csvNumber(r.relativeRmse) << "," << r.tokens << "\n";
   write("reconstruction.csv", recon.str());
 
   std::ostringstream tuning;

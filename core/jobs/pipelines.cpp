@@ -737,9 +737,11 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
     auto a = n.normalize(flattenWeights(ex.weights, ex.layout), ex.layout);
     auto b = n.normalize(flattenWeights(rebuilt, ex.layout), ex.layout);
     row.relativeRmse = (a - b).pow(2).mean().sqrt().item<double>();
-    const auto both = evaluateWeights(ex.model.spec, {ex.weights, rebuilt}, *ex.model.dataset, device);
-    row.originalTop1 = both[0].top1;
-    row.reconstructedTop1 = both[1].top1;
+    StateDict calibrated = calibrateBatchNorm(ex.model.spec, ex.weights, *ex.model.dataset, device);
+    const auto all = evaluateWeights(ex.model.spec, {ex.weights, rebuilt, calibrated}, *ex.model.dataset, device);
+    row.originalTop1 = all[0].top1;
+    row.reconstructedTop1 = all[1].top1;
+    row.calibratedTop1 = all[2].top1;
     rows.push_back(row);
     progress.update(int64_t(rows.size()));
   }
