@@ -377,19 +377,31 @@ ClassifierMetrics evaluateWeights(const arch::ArchSpec& spec, const StateDict& w
   return evaluateWeights(spec, std::vector<StateDict>{weights}, dataset, device, false, job).front();
 }
 
+namespace {
+
+const std::string kRunningMean = "running_mean";
+
+bool isRunningMean(const std::string& name) {
+  return name.size() >= kRunningMean.size() &&
+         name.compare(name.size() - kRunningMean.size(), kRunningMean.size(), kRunningMean) == 0;
+}
+
+bool hasBatchNormStatistics(const StateDict& weights) {
+  const auto& entries = weights.entries();
+  return std::any_of(entries.begin(), entries.end(), [](const auto& e) { return isRunningMean(e.name); });
+}
+
+}  // namespace
+
 StateDict calibrateBatchNorm(const arch::ArchSpec& spec, const StateDict& weights, const Dataset& dataset,
                             torch::Device device, int64_t batches) {
-  const std::string suffix = "running_mean";
-  bool hasBatchNorm = false;
+  if (!hasBatchNormStatistics(weights)) return weights;
   StateDict restarted = weights;
   for (const auto& e : weights.entries()) {
-    const std::string& n = e.name;
-    if (n.size() < suffix.size() || n.compare(n.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
-    hasBatchNorm = true;
-    const std::string count = n.substr(0, n.size() - suffix.size()) + "num_batches_tracked";
+    if (!isRunningMean(e.name)) continue;
+    const std::string count = e.name.substr(0, e.name.size() - kRunningMean.size()) + "num_batches_tracked";
     if (const torch::Tensor* t = weights.find(count)) restarted.set(count, torch::zeros_like(*t));
   }
-  if (!hasBatchNorm) return weights;
   arch::Model model(spec.program());
   model->loadStateDict(restarted);
   // The cumulative average (no momentum) over batches counted from zero: the first batch
@@ -737,11 +749,14 @@ std::vector<ReconstructionRow> runReconstruction(Catalogue& catalogue, int64_t t
     auto a = n.normalize(flattenWeights(ex.weights, ex.layout), ex.layout);
     auto b = n.normalize(flattenWeights(rebuilt, ex.layout), ex.layout);
     row.relativeRmse = (a - b).pow(2).mean().sqrt().item<double>();
-    StateDict calibrated = calibrateBatchNorm(ex.model.spec, ex.weights, *ex.model.dataset, device);
-    const auto all = evaluateWeights(ex.model.spec, {ex.weights, rebuilt, calibrated}, *ex.model.dataset, device);
-    row.originalTop1 = all[0].top1;
-    row.reconstructedTop1 = all[1].top1;
-    row.calibratedTop1 = all[2].top1;
+    // Without BatchNorm the calibrated original is the original: not evaluated twice.
+    std::vector<StateDict> networks{ex.weights, rebuilt};
+    if (hasBatchNormStatistics(ex.weights))
+      networks.push_back(calibrateBatchNorm(ex.model.spec, ex.weights, *ex.model.dataset, device));
+    const auto metrics = evaluateWeights(ex.model.spec, networks, *ex.model.dataset, device);
+    row.originalTop1 = metrics[0].top1;
+    row.reconstructedTop1 = metrics[1].top1;
+    row.calibratedTop1 = networks.size() == 3 ? metrics[2].top1 : row.originalTop1;
     rows.push_back(row);
     progress.update(int64_t(rows.size()));
   }
